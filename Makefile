@@ -1,0 +1,52 @@
+# Peerlend: `make demo` and `make test` are the two commands a newcomer needs.
+# Every target sets up what it needs idempotently: the venv and node_modules are
+# rebuilt only when pyproject.toml / requirements.lock / package*.json change.
+
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+STAMP_PY := $(VENV)/.installed
+STAMP_JS := node_modules/.installed
+
+# ape-vyper finds the compiler with `which vyper` and ape-foundry finds `anvil` on PATH.
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+export PYTHONPATH := $(CURDIR)
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup test demo fuzz lint fmt bench clean
+
+setup: $(STAMP_PY) $(STAMP_JS)
+
+$(STAMP_PY): pyproject.toml requirements.lock
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade "pip==24.3.1"
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev]"
+	@touch $@
+
+$(STAMP_JS): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@anvil --version | head -n 1
+	@touch $@
+
+test: setup
+	bash scripts/run_tests.sh
+
+fuzz: setup
+	PEERLEND_FUZZ_EXAMPLES=2000 $(VENV)/bin/pytest -q tests/contracts -k "invariant or property"
+
+demo: setup
+	bash scripts/run_demo.sh
+
+bench: setup
+	$(VENV)/bin/python -m bench.run
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf .build .pytest_cache .hypothesis $(STAMP_PY) $(STAMP_JS)

@@ -1,0 +1,1 @@
+"""Peerlend: shared Python helpers (deployment records, wallet CLI)."""
