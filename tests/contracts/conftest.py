@@ -1,0 +1,179 @@
+"""Fixtures for LoanBook tests: a deployed book with a 6-decimal token and funded actors.
+
+Factories (`make_loan`, `active_loan`) return ids so each test states only what it cares about.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import boa
+import pytest
+
+DAY = 86_400
+UNIT = 10**6  # tUSD has 6 decimals
+MAX = 2**256 - 1
+
+# Methods and statuses as in LoanBook.vy.
+EQUAL_INSTALLMENT, EQUAL_PRINCIPAL, INTEREST_ONLY, BULLET = range(4)
+OPEN, FUNDED, ACTIVE, REPAID, DEFAULTED, CANCELLED, EXPIRED = range(1, 8)
+
+
+@dataclass(frozen=True)
+class TermsParams:
+    origination_fee_bps: int = 100
+    service_fee_bps: int = 1_000
+    reserve_share_bps: int = 5_000
+    penalty_bps_per_day: int = 5
+    penalty_cap_bps: int = 2_000
+    coverage_bps: int = 5_000
+    grace_seconds: int = 3 * DAY
+    default_after_seconds: int = 30 * DAY
+    review_seconds: int = 1 * DAY
+
+    def as_tuple(self) -> tuple:
+        return (
+            self.origination_fee_bps,
+            self.service_fee_bps,
+            self.reserve_share_bps,
+            self.penalty_bps_per_day,
+            self.penalty_cap_bps,
+            self.coverage_bps,
+            self.grace_seconds,
+            self.default_after_seconds,
+            self.review_seconds,
+        )
+
+
+DEFAULT_TERMS = TermsParams()
+
+
+@pytest.fixture(scope="session")
+def admin():
+    return boa.env.generate_address("admin")
+
+
+@pytest.fixture(scope="session")
+def treasury():
+    return boa.env.generate_address("treasury")
+
+
+@pytest.fixture(scope="session")
+def risk_officer():
+    return boa.env.generate_address("risk_officer")
+
+
+@pytest.fixture(scope="session")
+def pauser():
+    return boa.env.generate_address("pauser")
+
+
+@pytest.fixture(scope="session")
+def borrower():
+    return boa.env.generate_address("borrower")
+
+
+@pytest.fixture(scope="session")
+def lenders():
+    return [boa.env.generate_address(f"lender{i}") for i in range(5)]
+
+
+@pytest.fixture(scope="session")
+def stranger():
+    return boa.env.generate_address("stranger")
+
+
+@pytest.fixture(scope="session")
+def loanbook_deployer():
+    return boa.load_partial("contracts/LoanBook.vy")
+
+
+@pytest.fixture(scope="session")
+def loannote_deployer():
+    return boa.load_partial("contracts/LoanNote.vy")
+
+
+def deploy_book(token_contracts, admin, treasury, risk_officer, pauser, terms=DEFAULT_TERMS):
+    """LoanNote + LoanBook wired as scripts/deploy.py wires them."""
+    with boa.env.prank(admin):
+        notes = boa.load("contracts/LoanNote.vy", "https://peerlend.example/notes/")
+        book = boa.load("contracts/LoanBook.vy", notes.address, treasury, terms.as_tuple())
+        notes.set_book(book.address)
+        for token in token_contracts:
+            book.set_token_allowed(token.address, True)
+        book.grantRole(book.RISK_OFFICER_ROLE(), risk_officer)
+        book.grantRole(book.PAUSER_ROLE(), pauser)
+    return book, notes
+
+
+@pytest.fixture
+def system(stablecoin, admin, treasury, risk_officer, pauser, borrower, lenders, deployer):
+    book, notes = deploy_book([stablecoin], admin, treasury, risk_officer, pauser)
+    with boa.env.prank(deployer):
+        for account in [borrower, *lenders]:
+            stablecoin.mint(account, 10_000_000 * UNIT)
+    for account in [borrower, *lenders]:
+        with boa.env.prank(account):
+            stablecoin.approve(book.address, MAX)
+    return book, notes
+
+
+@pytest.fixture
+def book(system):
+    return system[0]
+
+
+@pytest.fixture
+def notes(system):
+    return system[1]
+
+
+@pytest.fixture
+def make_loan(book, stablecoin, borrower):
+    def _make(
+        principal=1_000 * UNIT,
+        apr_bps=1_200,
+        installments=12,
+        period=30 * DAY,
+        method=EQUAL_INSTALLMENT,
+        funding=7 * DAY,
+        who=None,
+        token=None,
+    ):
+        with boa.env.prank(who or borrower):
+            return book.request_loan(
+                (token or stablecoin).address, principal, apr_bps, installments, period, method, funding
+            )
+
+    return _make
+
+
+@pytest.fixture
+def fund_fully(book, lenders):
+    """Funds a loan evenly across `n` lenders; returns the note ids."""
+
+    def _fund(loan_id, n=3):
+        principal = book.loan(loan_id).principal
+        part = principal // n
+        note_ids = []
+        for i in range(n):
+            amount = part if i < n - 1 else principal - part * (n - 1)
+            with boa.env.prank(lenders[i]):
+                note_ids.append(book.fund(loan_id, amount))
+        return note_ids
+
+    return _fund
+
+
+@pytest.fixture
+def active_loan(book, make_loan, fund_fully):
+    """A disbursed loan; returns (loan_id, note_ids)."""
+
+    def _active(n_lenders=3, **terms):
+        loan_id = make_loan(**terms)
+        note_ids = fund_fully(loan_id, n_lenders)
+        boa.env.time_travel(seconds=DEFAULT_TERMS.review_seconds)
+        book.disburse(loan_id)
+        return loan_id, note_ids
+
+    return _active
