@@ -16,7 +16,7 @@
         Interest of installment k = floor(remaining_k * apr_bps * period_seconds
         / (10_000 * 365 days)) where remaining_k is the scheduled principal
         outstanding before installment k. The annuity payment uses r in
-        27-decimal fixed point (RAY) with floor rounding at every step.
+        36-decimal fixed point (PRECISION = 10**36) with floor rounding at every step.
 """
 
 
@@ -30,7 +30,9 @@ BULLET: constant(uint256) = 3  # 到期还本付息
 # @dev Basis points and time constants.
 BPS: constant(uint256) = 10_000
 YEAR: constant(uint256) = 365 * 86_400
-RAY: constant(uint256) = 10**27
+# @dev 36-decimal fixed point: with APR <= 36% and terms <= 10 years
+# (1 + r)^n stays below 37 * 10**36, so squaring it fits in 256 bits.
+PRECISION: constant(uint256) = 10**36
 MAX_INSTALLMENTS: constant(uint256) = 360
 
 
@@ -47,20 +49,20 @@ def _period_interest(balance: uint256, apr_bps: uint256, seconds: uint256) -> ui
 @pure
 def _ray_pow(base: uint256, exponent: uint256) -> uint256:
     """
-    @dev `base ** exponent` for a RAY-scaled `base`, by squaring,
+    @dev `base ** exponent` for a PRECISION-scaled `base`, by squaring,
          rounding down after every multiplication.
     """
-    result: uint256 = RAY
+    result: uint256 = PRECISION
     b: uint256 = base
     e: uint256 = exponent
     for _: uint256 in range(9):  # 2**9 > MAX_INSTALLMENTS
         if e == 0:
             break
         if e & 1 == 1:
-            result = result * b // RAY
+            result = result * b // PRECISION
         e = e >> 1
         if e != 0:
-            b = b * b // RAY
+            b = b * b // PRECISION
     return result
 
 
@@ -71,12 +73,12 @@ def _annuity_payment(principal: uint256, apr_bps: uint256, installments: uint256
     @dev The level payment of an EQUAL_INSTALLMENT loan:
          A = P * r * (1 + r)^n / ((1 + r)^n - 1), or P / n when r = 0.
     """
-    rate: uint256 = apr_bps * period_seconds * RAY // (BPS * YEAR)
+    rate: uint256 = apr_bps * period_seconds * PRECISION // (BPS * YEAR)
     if rate == 0:
         return principal // installments
-    growth: uint256 = self._ray_pow(RAY + rate, installments)
-    factor: uint256 = rate * growth // (growth - RAY)
-    return principal * factor // RAY
+    growth: uint256 = self._ray_pow(PRECISION + rate, installments)
+    factor: uint256 = rate * growth // (growth - PRECISION)
+    return principal * factor // PRECISION
 
 
 @internal
