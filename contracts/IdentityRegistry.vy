@@ -139,7 +139,7 @@ def attest(account: address, identity_hash: bytes32, expires_at: uint256):
 
     previous: bytes32 = self._attestation[account].identity_hash
     if previous != identity_hash and previous != empty(bytes32):
-        if True:
+        if self.account_of[previous] == account:
             self.account_of[previous] = empty(address)
 
     self.account_of[identity_hash] = account

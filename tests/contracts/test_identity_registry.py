@@ -428,8 +428,7 @@ def test_property_one_verified_wallet_per_identity(registry, attester, ops):
                 set_time(now() + n)
             elif op == "attest":
                 in_use = any(
-                    other != account and h == ident and now() < exp
-                    for other, (h, exp) in model.items()
+                    other != account and h == ident and now() < exp for other, (h, exp) in model.items()
                 )
                 if in_use:
                     with boa.env.prank(attester), boa.reverts("identity: identity in use"):
