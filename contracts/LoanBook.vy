@@ -655,7 +655,7 @@ def refund(note_id: uint256):
     if record.status == OPEN and block.timestamp >= record.funding_deadline:
         self._loans[position.loan_id].status = EXPIRED
         log LoanExpired(loan_id=position.loan_id)
-    elif record.status != CANCELLED:
+    elif record.status != CANCELLED and record.status != EXPIRED:
         raise "loanbook: not refundable"
 
     self._notes[note_id].share = 0

@@ -113,7 +113,7 @@ def authorized_owner(spender: address, note_id: uint256) -> address:
     @param note_id The note id.
     @return The note's current owner.
     """
-    owner: address = erc721._owner_of(note_id)
+    owner: address = erc721._owners[note_id]
     assert owner != empty(address), "note: no such note"
     assert (
         spender == owner or erc721.isApprovedForAll[owner][spender] or erc721._token_approvals[note_id] == spender

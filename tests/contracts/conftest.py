@@ -6,6 +6,7 @@ Factories (`make_loan`, `active_loan`) return ids so each test states only what 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import boa
 import pytest
@@ -83,21 +84,34 @@ def stranger():
     return boa.env.generate_address("stranger")
 
 
+@cache
+def compiled(path: str):
+    """Each contract is compiled once per test process (compiling LoanBook takes seconds)."""
+    return boa.load_partial(path)
+
+
 @pytest.fixture(scope="session")
 def loanbook_deployer():
-    return boa.load_partial("contracts/LoanBook.vy")
+    return compiled("contracts/LoanBook.vy")
 
 
 @pytest.fixture(scope="session")
 def loannote_deployer():
-    return boa.load_partial("contracts/LoanNote.vy")
+    return compiled("contracts/LoanNote.vy")
+
+
+@pytest.fixture(scope="session")
+def stablecoin(deployer):
+    """Session-wide tUSD: deployed once, each test's changes are rolled back by the anchor."""
+    with boa.env.prank(deployer):
+        return compiled("contracts/test/TestStablecoin.vy").deploy()
 
 
 def deploy_book(token_contracts, admin, treasury, risk_officer, pauser, terms=DEFAULT_TERMS):
     """LoanNote + LoanBook wired as scripts/deploy.py wires them."""
     with boa.env.prank(admin):
-        notes = boa.load("contracts/LoanNote.vy", "https://peerlend.example/notes/")
-        book = boa.load("contracts/LoanBook.vy", notes.address, treasury, terms.as_tuple())
+        notes = compiled("contracts/LoanNote.vy").deploy("https://peerlend.example/notes/")
+        book = compiled("contracts/LoanBook.vy").deploy(notes.address, treasury, terms.as_tuple())
         notes.set_book(book.address)
         for token in token_contracts:
             book.set_token_allowed(token.address, True)
@@ -106,8 +120,9 @@ def deploy_book(token_contracts, admin, treasury, risk_officer, pauser, terms=DE
     return book, notes
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def system(stablecoin, admin, treasury, risk_officer, pauser, borrower, lenders, deployer):
+    """Deployed once per session; the autouse anchor in tests/conftest.py isolates tests."""
     book, notes = deploy_book([stablecoin], admin, treasury, risk_officer, pauser)
     with boa.env.prank(deployer):
         for account in [borrower, *lenders]:
@@ -118,12 +133,12 @@ def system(stablecoin, admin, treasury, risk_officer, pauser, borrower, lenders,
     return book, notes
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def book(system):
     return system[0]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def notes(system):
     return system[1]
 
