@@ -1,4 +1,5 @@
 # pragma version ~=0.4.3
+# pragma optimize codesize
 """
 @title Peerlend LoanBook
 @custom:contract-name LoanBook
@@ -28,6 +29,8 @@ from ethereum.ercs import IERC20
 from snekmate.auth import access_control
 from snekmate.utils import pausable
 
+from .interfaces import ICreditOracle
+from .interfaces import IIdentityRegistry
 from .lib import schedule_math
 
 initializes: access_control
@@ -85,6 +88,7 @@ MAX_TERM_SECONDS: public(constant(uint256)) = 3_660 * DAY
 MIN_FUNDING_SECONDS: public(constant(uint256)) = 3_600
 MAX_FUNDING_SECONDS: public(constant(uint256)) = 30 * DAY
 MAX_PRINCIPAL: public(constant(uint256)) = 10**30
+GRADES: constant(uint256) = 5
 # @dev Fixed-point scale of the distribution accumulator.
 ACC_SCALE: constant(uint256) = 10**27
 
@@ -103,9 +107,18 @@ struct Terms:
     review_seconds: uint256
 
 
+# @dev What a credit grade may borrow in one token: the largest single loan,
+# the most principal outstanding at once (借款上限) and the lowest APR.
+struct GradeLimits:
+    max_principal: uint256
+    max_exposure: uint256
+    min_apr_bps: uint256
+
+
 struct Loan:
     borrower: address
     token: address
+    grade: uint256  # borrower's credit grade at request (1 = A ... 5 = E)
     principal: uint256
     apr_bps: uint256
     installments: uint256
@@ -162,6 +175,17 @@ struct Due:
 
 # @dev The ERC-721 collection of this book's notes (LoanNote.vy).
 notes: public(immutable(address))
+# @dev KYC attestations and the risk officer's blocklist.
+identity: public(immutable(address))
+# @dev Credit scores and grades pushed by the oracle service.
+oracle: public(immutable(address))
+
+# @dev Per token, per grade (1 = A ... 5 = E): borrowing limits.
+grade_limits: public(HashMap[address, HashMap[uint256, GradeLimits]])
+# @dev Per token: funding above this amount needs a KYC-verified lender.
+lender_kyc_threshold: public(HashMap[address, uint256])
+# @dev Per borrower, per token: principal of open, funded and active loans.
+exposure: public(HashMap[address, HashMap[address, uint256]])
 
 # @dev Current parameters for new loans.
 params: public(Terms)
@@ -193,6 +217,8 @@ event LoanRequested:
     loan_id: indexed(uint256)
     borrower: indexed(address)
     token: indexed(address)
+    grade: uint256
+    score: uint256
     principal: uint256
     apr_bps: uint256
     installments: uint256
@@ -296,6 +322,14 @@ event ParamsUpdated:
     default_after_seconds: uint256
     review_seconds: uint256
 
+event GradeLimitsSet:
+    token: indexed(address)
+    limits: GradeLimits[GRADES]
+
+event LenderKycThresholdSet:
+    token: indexed(address)
+    amount: uint256
+
 event TokenAllowed:
     token: indexed(address)
     allowed: bool
@@ -315,17 +349,23 @@ event FeesWithdrawn:
 
 
 @deploy
-def __init__(notes_: address, treasury_: address, terms_: Terms):
+def __init__(notes_: address, identity_: address, oracle_: address, treasury_: address, terms_: Terms):
     """
     @notice Deploys the book; the deployer becomes admin (and nothing else).
+            No grade may borrow until the admin sets grade limits.
     @param notes_ The LoanNote collection; its deployer binds it to this book.
+    @param identity_ The IdentityRegistry (KYC and blocklist).
+    @param oracle_ The CreditOracle (scores and grades).
     @param treasury_ Receiver of the treasury's share of fees.
     @param terms_ Initial parameters for new loans, checked against the caps.
     """
     access_control.__init__()
     pausable.__init__()
     assert notes_ != empty(address), "loanbook: zero notes"
+    assert identity_ != empty(address) and oracle_ != empty(address), "loanbook: zero gate"
     notes = notes_
+    identity = identity_
+    oracle = oracle_
     assert treasury_ != empty(address), "loanbook: zero treasury"
     self.treasury = treasury_
     log TreasurySet(treasury=treasury_)
@@ -529,7 +569,8 @@ def request_loan(
     assert self.token_allowed[token], "loanbook: token not allowed"
     self._check_loan_terms(principal, apr_bps, installments, period_seconds, method)
     assert funding_seconds >= MIN_FUNDING_SECONDS and funding_seconds <= MAX_FUNDING_SECONDS, "loanbook: bad funding window"
-    self._check_borrower(msg.sender, principal, apr_bps)
+    credit: ICreditOracle.Score = self._check_borrower(msg.sender, token, principal, apr_bps)
+    self.exposure[msg.sender][token] += principal
 
     loan_id: uint256 = self.loan_count + 1
     self.loan_count = loan_id
@@ -538,6 +579,7 @@ def request_loan(
     self._loans[loan_id] = Loan(
         borrower=msg.sender,
         token=token,
+        grade=credit.grade,
         principal=principal,
         apr_bps=apr_bps,
         installments=installments,
@@ -555,6 +597,8 @@ def request_loan(
         loan_id=loan_id,
         borrower=msg.sender,
         token=token,
+        grade=credit.grade,
+        score=credit.score,
         principal=principal,
         apr_bps=apr_bps,
         installments=installments,
@@ -594,9 +638,8 @@ def fund(loan_id: uint256, amount: uint256) -> uint256:
     assert block.timestamp < record.funding_deadline, "loanbook: funding closed"
     assert msg.sender != record.borrower, "loanbook: borrower cannot fund"
     assert amount > 0, "loanbook: zero amount"
-    self._check_lender(msg.sender, amount)
-
     take: uint256 = min(amount, record.principal - record.funded)
+    self._check_lender(msg.sender, record.token, take)
     funded: uint256 = record.funded + take
     self._loans[loan_id].funded = funded
     self.held[record.token] += take
@@ -637,7 +680,22 @@ def cancel(loan_id: uint256):
     else:
         raise "loanbook: not cancellable"
     self._loans[loan_id].status = CANCELLED
+    self.exposure[record.borrower][record.token] -= record.principal
     log LoanCancelled(loan_id=loan_id, by=msg.sender, previous_status=record.status)
+
+
+@external
+@nonreentrant
+def expire(loan_id: uint256):
+    """
+    @notice Records that an OPEN request passed its funding deadline (流标).
+            Anyone may call it; `refund` also does it on first use. It frees
+            the borrower's exposure so they can request again.
+    @param loan_id The loan id.
+    """
+    record: Loan = self._loans[loan_id]
+    assert record.status == OPEN and block.timestamp >= record.funding_deadline, "loanbook: not expired"
+    self._expire(loan_id, record)
 
 
 @external
@@ -653,8 +711,7 @@ def refund(note_id: uint256):
     position: Note = self._notes[note_id]
     record: Loan = self._loans[position.loan_id]
     if record.status == OPEN and block.timestamp >= record.funding_deadline:
-        self._loans[position.loan_id].status = EXPIRED
-        log LoanExpired(loan_id=position.loan_id)
+        self._expire(position.loan_id, record)
     elif record.status != CANCELLED and record.status != EXPIRED:
         raise "loanbook: not refundable"
 
@@ -678,7 +735,6 @@ def disburse(loan_id: uint256):
     record: Loan = self._loans[loan_id]
     assert record.status == FUNDED, "loanbook: not funded"
     assert block.timestamp >= record.review_ends_at, "loanbook: in review"
-    self._check_disbursement(record.borrower)
 
     terms: Terms = self._unpack_terms(record.terms)
     fee: uint256 = record.principal * terms.origination_fee_bps // BPS
@@ -835,6 +891,7 @@ def mark_default(loan_id: uint256):
 
     self.reserve[record.token] -= cover
     self.held[record.token] += cover
+    self.exposure[record.borrower][record.token] -= principal
     self._ledgers[loan_id] = self._credit_notes(state, record.principal, cover)
     self._defaults[loan_id] = DefaultRecord(debt=debt, cover=cover, recovered=0)
     self._loans[loan_id].status = DEFAULTED
@@ -893,6 +950,38 @@ def set_params(terms_: Terms):
     """
     access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
     self._set_params(terms_)
+
+
+@external
+def set_grade_limits(token: address, limits: GradeLimits[GRADES]):
+    """
+    @notice Sets what each credit grade may borrow in `token`: largest loan,
+            most principal outstanding per borrower, lowest APR. Index 0 is
+            grade A. A zero max_principal closes a grade. Loans already
+            requested are not affected.
+    @param token The token the limits apply to.
+    @param limits Limits for grades A, B, C, D, E.
+    """
+    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
+    for i: uint256 in range(GRADES):
+        assert limits[i].max_principal <= MAX_PRINCIPAL, "loanbook: grade cap over max"
+        assert limits[i].max_exposure >= limits[i].max_principal, "loanbook: exposure below loan cap"
+        assert limits[i].min_apr_bps <= MAX_APR_BPS, "loanbook: grade floor over max apr"
+        self.grade_limits[token][i + 1] = limits[i]
+    log GradeLimitsSet(token=token, limits=limits)
+
+
+@external
+def set_lender_kyc_threshold(token: address, amount: uint256):
+    """
+    @notice Funding more than `amount` of `token` in one go requires a
+            KYC-verified lender (0: every lender must be verified).
+    @param token The token.
+    @param amount Threshold in base units.
+    """
+    access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
+    self.lender_kyc_threshold[token] = amount
+    log LenderKycThresholdSet(token=token, amount=amount)
 
 
 @external
@@ -963,27 +1052,40 @@ def unpause():
 
 
 @internal
-def _check_borrower(borrower: address, principal: uint256, apr_bps: uint256):
+@view
+def _check_borrower(borrower: address, token: address, principal: uint256, apr_bps: uint256) -> ICreditOracle.Score:
     """
-    @dev Credit and identity gate for new requests; see the gating issue.
+    @dev A borrower must be KYC-verified, not blocked, and hold an unexpired
+         score whose grade allows the principal, the exposure and the APR.
     """
-    pass
+    assert staticcall IIdentityRegistry(identity).is_verified(borrower), "loanbook: borrower not verified"
+    assert not staticcall IIdentityRegistry(identity).is_blocked(borrower), "loanbook: borrower blocked"
+    credit: ICreditOracle.Score = staticcall ICreditOracle(oracle).score_of(borrower)
+    assert block.timestamp < credit.expires_at, "loanbook: score expired"
+    assert credit.grade >= 1 and credit.grade <= GRADES, "loanbook: grade not eligible"
+    limits: GradeLimits = self.grade_limits[token][credit.grade]
+    assert principal <= limits.max_principal, "loanbook: over grade cap"
+    assert self.exposure[borrower][token] + principal <= limits.max_exposure, "loanbook: over exposure cap"
+    assert apr_bps >= limits.min_apr_bps, "loanbook: apr below grade floor"
+    return credit
 
 
 @internal
-def _check_lender(lender: address, amount: uint256):
+@view
+def _check_lender(lender: address, token: address, amount: uint256):
     """
-    @dev Identity gate for lenders.
+    @dev Blocked accounts cannot fund; large fundings need KYC.
     """
-    pass
+    assert not staticcall IIdentityRegistry(identity).is_blocked(lender), "loanbook: lender blocked"
+    if amount > self.lender_kyc_threshold[token]:
+        assert staticcall IIdentityRegistry(identity).is_verified(lender), "loanbook: lender not verified"
 
 
 @internal
-def _check_disbursement(borrower: address):
-    """
-    @dev Last check before money leaves escrow.
-    """
-    pass
+def _expire(loan_id: uint256, record: Loan):
+    self._loans[loan_id].status = EXPIRED
+    self.exposure[record.borrower][record.token] -= record.principal
+    log LoanExpired(loan_id=loan_id)
 
 
 # ---------------------------------------------------------------------------
@@ -1155,6 +1257,7 @@ def _settle(
     fee: uint256 = (interest + penalty) * terms.service_fee_bps // BPS
     fee_reserve: uint256 = fee * terms.reserve_share_bps // BPS
     to_notes: uint256 = paid - fee
+    self.exposure[record.borrower][record.token] -= principal
     self._take_fee(record.token, fee, terms.reserve_share_bps)
     self.held[record.token] += to_notes
     self._ledgers[loan_id] = self._credit_notes(state, record.principal, to_notes)

@@ -40,7 +40,12 @@ def test_request_assigns_ids_from_one_and_freezes_terms(book, make_loan, borrowe
     assert (first, second) == (1, 2)
     assert book.loan_count() == 2
     loan = book.loan(first)
-    assert (loan.borrower, loan.token, loan.principal, loan.status) == (borrower, stablecoin.address, 1_000 * UNIT, OPEN)
+    assert (loan.borrower, loan.token, loan.principal, loan.status) == (
+        borrower,
+        stablecoin.address,
+        1_000 * UNIT,
+        OPEN,
+    )
     assert tuple(book.loan_terms(first)) == T.as_tuple()
     requested = [e for e in logs if type(e).__name__ == "LoanRequested"][0]
     assert (requested.loan_id, requested.borrower, requested.principal) == (1, borrower, 1_000 * UNIT)

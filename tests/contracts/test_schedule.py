@@ -14,7 +14,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.contracts.conftest import BULLET, DAY, EQUAL_INSTALLMENT, EQUAL_PRINCIPAL, INTEREST_ONLY, UNIT
+from tests.contracts.conftest import (
+    BULLET,
+    DAY,
+    EQUAL_INSTALLMENT,
+    EQUAL_PRINCIPAL,
+    INTEREST_ONLY,
+    UNIT,
+    deploy_book,
+)
 from tests.contracts.reference import annuity_payment, schedule_exact, schedule_int
 
 METHODS = [EQUAL_INSTALLMENT, EQUAL_PRINCIPAL, INTEREST_ONLY, BULLET]
@@ -35,12 +43,10 @@ def loan_terms(draw):
 
 
 @pytest.fixture(scope="module")
-def calculator(loanbook_deployer, loannote_deployer):
+def calculator():
     """One book for the whole module: `schedule` is a pure view."""
     owner = boa.env.generate_address("calc-admin")
-    with boa.env.prank(owner):
-        notes = loannote_deployer.deploy("")
-        return loanbook_deployer.deploy(notes.address, owner, (0, 0, 0, 0, 0, 0, 0, 0, 0))
+    return deploy_book([], owner, owner, owner, owner)[0]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
