@@ -1,51 +1,38 @@
-"""Deploy Peerlend's contracts: `ape run deploy --network ethereum:local:foundry`.
+"""Deploy Peerlend: `ape run deploy --network ethereum:local:foundry [--params local] [--account NAME]`.
 
-On a local chain the deployer is the first test account and a test stablecoin is
-deployed; elsewhere pass `--account NAME` (an ape keystore or hardware account).
-The addresses go to `deployments/<chain_id>.json`.
+On a local chain the deployer is the first test account and a test stablecoin is deployed;
+on any other network pass `--account NAME` (an ape keystore or hardware-wallet account) and a
+parameter file whose roles are addresses. Writes `deployments/<chain_id>.json`; re-running
+reuses what is already deployed.
 """
 
 from __future__ import annotations
 
 import click
-from ape import accounts, chain, project
+from ape import accounts, chain
 from ape.cli import ConnectedProviderCommand
 
 from peerlend import deployments
-
-LOCAL_CHAIN_IDS = {1337, 31337}
-
-
-def _deployer(account_alias: str | None):
-    if account_alias:
-        return accounts.load(account_alias)
-    if chain.chain_id in LOCAL_CHAIN_IDS:
-        return accounts.test_accounts[0]
-    raise click.UsageError("on a public network pass --account NAME (see `ape accounts list`)")
-
-
-def deploy_all(deployer) -> dict:
-    """Deploys every contract for this chain and returns the deployment record."""
-    record: dict = {"chain_id": chain.chain_id, "deployer": deployer.address, "contracts": {}}
-    start_block = chain.blocks.head.number
-
-    if chain.chain_id in LOCAL_CHAIN_IDS:
-        stablecoin = deployer.deploy(project.TestStablecoin)
-        record["contracts"]["TestStablecoin"] = {
-            "address": stablecoin.address,
-            "abi_hash": deployments.abi_hash([a.model_dump(mode="json") for a in stablecoin.contract_type.abi]),
-        }
-
-    record["start_block"] = start_block
-    return record
+from peerlend.deploy import LOCAL_CHAIN_IDS, deploy_all, load_params
 
 
 @click.command(cls=ConnectedProviderCommand)
 @click.option("--account", "account_alias", default=None, help="ape account alias of the deployer")
-def cli(account_alias):
+@click.option("--params", "params_name", default="local", show_default=True, help="deployments/params/<name>.json or a path")
+@click.option("--fresh", is_flag=True, help="deploy new contracts even if a deployment record exists")
+def cli(account_alias, params_name, fresh):
     """Deploy Peerlend and write deployments/<chain_id>.json."""
-    deployer = _deployer(account_alias)
-    record = deploy_all(deployer)
+    if account_alias:
+        deployer = accounts.load(account_alias)
+    elif chain.chain_id in LOCAL_CHAIN_IDS:
+        deployer = accounts.test_accounts[0]
+    else:
+        raise click.UsageError("on a public network pass --account NAME (see `ape accounts list`)")
+    try:
+        params = load_params(params_name)
+    except FileNotFoundError as error:
+        raise click.UsageError(str(error)) from None
+    record = deploy_all(deployer, params, reuse=not fresh, echo=click.echo)
     path = deployments.save(record)
     for name, entry in record["contracts"].items():
         click.echo(f"{name}: {entry['address']}")

@@ -1,0 +1,144 @@
+"""Deploy and wire Peerlend's contracts with ape: used by `ape run deploy`, the demo and tests.
+
+Order: [TestStablecoin on local chains] → IdentityRegistry → CreditOracle → LoanNote →
+LoanBook → bind the note to the book → roles → parameters. Re-running against a chain that
+already has a deployment record whose contracts still have code reuses them (idempotent).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from peerlend import deployments
+
+LOCAL_CHAIN_IDS = {1337, 31337}
+PARAMS_DIR = deployments.ROOT / "deployments" / "params"
+CONTRACTS = ("TestStablecoin", "IdentityRegistry", "CreditOracle", "LoanNote", "LoanBook")
+
+
+def load_params(name: str = "local") -> dict[str, Any]:
+    path = Path(name) if name.endswith(".json") else PARAMS_DIR / f"{name}.json"
+    if not path.exists():
+        raise FileNotFoundError(f"no deployment parameters at {path}")
+    return json.loads(path.read_text())
+
+
+def _resolve(account_ref, test_accounts) -> str:
+    """A role is an address, or (on local chains) an index into the test accounts."""
+    if isinstance(account_ref, int):
+        return test_accounts[account_ref].address
+    return account_ref
+
+
+def _abi_hash(contract) -> str:
+    return deployments.abi_hash([entry.model_dump(mode="json") for entry in contract.contract_type.abi])
+
+
+def _existing(project, chain, record: dict | None, name: str):
+    if not record or name not in record.get("contracts", {}):
+        return None
+    address = record["contracts"][name]["address"]
+    if chain.provider.get_code(address) in (b"", "0x", None):
+        return None
+    return getattr(project, name).at(address)
+
+
+def deploy_all(deployer, params: dict[str, Any], *, reuse: bool = True, echo=print) -> dict[str, Any]:
+    """Deploys (or reuses) every contract, wires roles and parameters, and returns the record."""
+    from ape import accounts, chain, project
+
+    chain_id = chain.chain_id
+    try:
+        previous = deployments.load(chain_id) if reuse else None
+    except deployments.DeploymentNotFound:
+        previous = None
+    test_accounts = accounts.test_accounts if chain_id in LOCAL_CHAIN_IDS else []
+    roles = {name: _resolve(ref, test_accounts) for name, ref in params["roles"].items() if not name.startswith("_")}
+    start_block = previous["start_block"] if previous else chain.blocks.head.number
+    contracts: dict[str, Any] = {}
+
+    def get_or_deploy(name, *args):
+        found = _existing(project, chain, previous, name)
+        if found is not None:
+            echo(f"{name}: reusing {found.address}")
+            contracts[name] = found
+            return found
+        deployed = deployer.deploy(getattr(project, name), *args)
+        echo(f"{name}: deployed {deployed.address}")
+        contracts[name] = deployed
+        return deployed
+
+    tokens = []
+    if chain_id in LOCAL_CHAIN_IDS:
+        tokens.append(get_or_deploy("TestStablecoin"))
+    tokens += [project.TestStablecoin.at(address) for address in params.get("tokens", [])]
+
+    identity = get_or_deploy("IdentityRegistry")
+    oracle = get_or_deploy("CreditOracle")
+    notes = get_or_deploy("LoanNote", params["notes_base_uri"])
+    terms = params["terms"]
+    book = get_or_deploy(
+        "LoanBook",
+        notes.address,
+        identity.address,
+        oracle.address,
+        roles["treasury"],
+        tuple(terms[key] for key in TERMS_ORDER),
+    )
+
+    if notes.book() != book.address:
+        notes.set_book(book.address, sender=deployer)
+    _grant(identity, identity.KYC_ATTESTER_ROLE(), roles["kyc_attester"], deployer)
+    _grant(identity, identity.RISK_OFFICER_ROLE(), roles["risk_officer"], deployer)
+    _grant(oracle, oracle.ORACLE_ROLE(), roles["oracle"], deployer)
+    _grant(book, book.RISK_OFFICER_ROLE(), roles["risk_officer"], deployer)
+    _grant(book, book.PAUSER_ROLE(), roles["pauser"], deployer)
+    if list(oracle.grade_thresholds()) != params["grade_thresholds"]:
+        oracle.set_grade_thresholds(params["grade_thresholds"], sender=deployer)
+    if tuple(book.params()) != tuple(terms[key] for key in TERMS_ORDER):
+        book.set_params(tuple(terms[key] for key in TERMS_ORDER), sender=deployer)
+
+    for token in tokens:
+        unit = 10 ** token.decimals()
+        if not book.token_allowed(token.address):
+            book.set_token_allowed(token.address, True, sender=deployer)
+        limits = [
+            (row["max_principal"] * unit, row["max_exposure"] * unit, row["min_apr_bps"])
+            for row in params["grade_limits_units"]
+        ]
+        if [tuple(book.grade_limits(token.address, grade)) for grade in range(1, 6)] != limits:
+            book.set_grade_limits(token.address, limits, sender=deployer)
+        threshold = params["lender_kyc_threshold_units"] * unit
+        if book.lender_kyc_threshold(token.address) != threshold:
+            book.set_lender_kyc_threshold(token.address, threshold, sender=deployer)
+
+    return {
+        "chain_id": chain_id,
+        "deployer": deployer.address,
+        "start_block": start_block,
+        "roles": roles,
+        "tokens": [token.address for token in tokens],
+        "contracts": {
+            name: {"address": contract.address, "abi_hash": _abi_hash(contract)} for name, contract in contracts.items()
+        },
+    }
+
+
+TERMS_ORDER = (
+    "origination_fee_bps",
+    "service_fee_bps",
+    "reserve_share_bps",
+    "penalty_bps_per_day",
+    "penalty_cap_bps",
+    "coverage_bps",
+    "grace_seconds",
+    "default_after_seconds",
+    "review_seconds",
+)
+
+
+def _grant(contract, role, account, deployer) -> None:
+    if not contract.hasRole(role, account):
+        contract.grantRole(role, account, sender=deployer)
