@@ -55,7 +55,11 @@ def deploy_all(deployer, params: dict[str, Any], *, reuse: bool = True, echo=pri
     except deployments.DeploymentNotFound:
         previous = None
     test_accounts = accounts.test_accounts if chain_id in LOCAL_CHAIN_IDS else []
-    roles = {name: _resolve(ref, test_accounts) for name, ref in params["roles"].items() if not name.startswith("_")}
+    roles = {
+        name: _resolve(ref, test_accounts)
+        for name, ref in params["roles"].items()
+        if not name.startswith("_")
+    }
     start_block = previous["start_block"] if previous else chain.blocks.head.number
     contracts: dict[str, Any] = {}
 
@@ -121,7 +125,8 @@ def deploy_all(deployer, params: dict[str, Any], *, reuse: bool = True, echo=pri
         "roles": roles,
         "tokens": [token.address for token in tokens],
         "contracts": {
-            name: {"address": contract.address, "abi_hash": _abi_hash(contract)} for name, contract in contracts.items()
+            name: {"address": contract.address, "abi_hash": _abi_hash(contract)}
+            for name, contract in contracts.items()
         },
     }
 

@@ -17,7 +17,9 @@ def deployed(ape_network):
 
     deployer = accounts.test_accounts[0]
     record = deploy_all(deployer, load_params("local"), reuse=False, echo=lambda *_: None)
-    return {name: getattr(project, name).at(entry["address"]) for name, entry in record["contracts"].items()}, record
+    return {
+        name: getattr(project, name).at(entry["address"]) for name, entry in record["contracts"].items()
+    }, record
 
 
 def test_three_lenders_full_loan(deployed):
@@ -66,6 +68,6 @@ def test_three_lenders_full_loan(deployed):
     total = 3_000 * UNIT + interest - fee
     assert total - 3 <= sum(received) <= total
     assert max(received) - min(received) <= 1
-    assert token.balanceOf(book.address) >= book.held(token.address) + book.reserve(token.address) + book.fees(
+    assert token.balanceOf(book.address) >= book.held(token.address) + book.reserve(
         token.address
-    )
+    ) + book.fees(token.address)
