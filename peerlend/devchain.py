@@ -28,7 +28,7 @@ def free_port() -> int:
 @dataclass
 class Anvil:
     port: int = 0
-    accounts: int = 10
+    accounts: int = 20
     balance_eth: int = 100_000
     extra_args: list[str] = field(default_factory=list)
     log_path: Path | None = None

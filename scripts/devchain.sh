@@ -11,7 +11,7 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     exit 1
 fi
 mkdir -p .run
-anvil --port "$port" --mnemonic "$mnemonic" --accounts 10 --balance 100000 \
+anvil --port "$port" --mnemonic "$mnemonic" --accounts 20 --balance 100000 \
     --chain-id 31337 --silent >.run/anvil.log 2>&1 &
 anvil_pid=$!
 trap 'kill "$anvil_pid" 2>/dev/null; wait "$anvil_pid" 2>/dev/null || true' EXIT INT TERM

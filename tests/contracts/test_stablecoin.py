@@ -4,6 +4,13 @@ import boa
 import pytest
 
 
+@pytest.fixture
+def stablecoin(stablecoin_deployer, deployer):
+    """A fresh token per test (the session-wide one in conftest already has supply)."""
+    with boa.env.prank(deployer):
+        return stablecoin_deployer.deploy()
+
+
 def test_metadata(stablecoin, deployer):
     assert stablecoin.decimals() == 6
     assert stablecoin.symbol() == "tUSD"
