@@ -18,7 +18,13 @@ from peerlend.deploy import LOCAL_CHAIN_IDS, deploy_all, load_params
 
 @click.command(cls=ConnectedProviderCommand)
 @click.option("--account", "account_alias", default=None, help="ape account alias of the deployer")
-@click.option("--params", "params_name", default="local", show_default=True, help="deployments/params/<name>.json or a path")
+@click.option(
+    "--params",
+    "params_name",
+    default="local",
+    show_default=True,
+    help="deployments/params/<name>.json or a path",
+)
 @click.option("--fresh", is_flag=True, help="deploy new contracts even if a deployment record exists")
 def cli(account_alias, params_name, fresh):
     """Deploy Peerlend and write deployments/<chain_id>.json."""
