@@ -1,0 +1,68 @@
+"""Contract ABIs the indexer decodes and calls, vendored as JSON beside this file.
+
+The indexer must run without ape or a Vyper compiler, so the ABIs are committed here,
+copied verbatim from ape's manifest (`.build/__local__.json`, written by `ape compile`).
+Verbatim matters: `peerlend.deployments.abi_hash` of these lists equals the `abi_hash` that
+`deploy_all` writes into `deployments/<chain_id>.json`, so the indexer can tell at startup
+whether the deployed contracts speak the ABI it knows.
+
+Refresh after a contract's events or views change:
+
+    ape compile && python -m backend.abi
+
+`tests/backend/test_abi.py` fails when the events and views listed in `USED` drift from
+the compiled contracts.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+MANIFEST = HERE.parent.parent / ".build" / "__local__.json"
+INDEXED = ("LoanBook", "LoanNote", "IdentityRegistry", "CreditOracle")
+
+# What the backend relies on: events it derives state from, views it reconciles against.
+USED: dict[str, dict[str, tuple[str, ...]]] = {
+    "LoanBook": {
+        "event": (
+            "LoanRequested", "LoanTerms", "LoanFunded", "LoanFullyFunded", "LoanCancelled", "LoanExpired",
+            "NoteRefunded", "LoanDisbursed", "PenaltyAccrued", "Repayment", "LoanRepaid", "LoanDefaulted",
+            "Recovery", "Claimed", "ReserveDeposited", "FeesWithdrawn", "TokenAllowed",
+        ),
+        "function": (
+            "loan", "loan_terms", "ledger", "default_record", "note", "claimable", "schedule", "amount_due",
+            "held", "reserve", "fees", "exposure", "loan_count", "note_count",
+        ),
+    },
+    "LoanNote": {"event": ("Transfer",), "function": ("ownerOf",)},
+    "IdentityRegistry": {"event": ("Attested", "Revoked", "BlockedSet"), "function": ("is_verified", "is_blocked")},
+    "CreditOracle": {"event": ("ScoreUpdated",), "function": ("score_of",)},
+}  # fmt: skip
+
+
+@cache
+def load(name: str) -> list[dict[str, Any]]:
+    return json.loads((HERE / f"{name}.json").read_text())
+
+
+def entry(name: str, kind: str, item: str) -> dict[str, Any]:
+    for abi_entry in load(name):
+        if abi_entry.get("type") == kind and abi_entry.get("name") == item:
+            return abi_entry
+    raise KeyError(f"{name} has no {kind} {item}")
+
+
+def refresh(manifest: Path = MANIFEST) -> list[Path]:
+    """Rewrites the vendored ABIs from ape's manifest; returns the files written."""
+    types = json.loads(manifest.read_text())["contractTypes"]
+    written = []
+    for name in INDEXED:
+        path = HERE / f"{name}.json"
+        path.write_text(json.dumps(types[name]["abi"], indent=1) + "\n")
+        written.append(path)
+    load.cache_clear()
+    return written

@@ -1,0 +1,87 @@
+"""The FastAPI application: read-only JSON over the indexed database, OpenAPI at /docs."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from backend.api.routes import accounts, calculator, events, health, loans, notes, reconcile, stats
+from backend.db.session import make_engine, migrate
+from backend.indexer.sync import Indexer
+from backend.settings import Settings, get_settings
+
+log = logging.getLogger("peerlend.api")
+
+
+def _message(error: dict) -> str:
+    where = ".".join(str(part) for part in error.get("loc", ()) if part not in ("query", "path", "body"))
+    message = error.get("msg", "invalid")
+    return f"{where}: {message}" if where else message
+
+
+def create_app(settings: Settings | None = None, *, engine=None, run_indexer: bool = False) -> FastAPI:
+    """The API over `settings.database_url` (migrated on startup). With `run_indexer`, the
+    indexer syncs in a background thread of the same process (`peerlend-indexer serve`)."""
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        migrate(engine)
+        thread = None
+        if run_indexer:
+            indexer = Indexer(settings, engine)
+            app.state.indexer = indexer
+            thread = threading.Thread(
+                target=indexer.run,
+                kwargs={"fatal_deployment_errors": False},
+                name="peerlend-indexer",
+                daemon=True,
+            )
+            thread.start()
+        try:
+            yield
+        finally:
+            if thread is not None:
+                app.state.indexer.stop()
+                thread.join(timeout=10)
+
+    app = FastAPI(
+        title="Peerlend indexer API",
+        version="0.1.0",
+        description=(
+            "Read-only view of Peerlend's contracts, indexed from chain events. Amounts are decimal strings "
+            "of token base units; times are block timestamps; statuses and amounts due are as of the last "
+            "indexed block."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.indexer = None
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        errors = exc.errors()
+        detail = "; ".join(_message(error) for error in errors) or "invalid request"
+        clean = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors]
+        return JSONResponse(status_code=422, content={"detail": detail, "errors": clean})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        log.exception("unhandled error on %s", request.url.path)
+        return JSONResponse(status_code=500, content={"detail": f"internal error: {type(exc).__name__}"})
+
+    for module in (health, loans, notes, accounts, events, calculator, stats, reconcile):
+        app.include_router(module.router)
+    return app

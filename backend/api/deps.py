@@ -1,0 +1,58 @@
+"""Dependencies: the database session, the as-of point, pagination and validated parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from eth_utils import is_address, to_checksum_address
+from fastapi import Depends, HTTPException, Query, Request
+from pydantic import AfterValidator
+from sqlmodel import Session
+
+from backend.core.views import AsOf, as_of
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_as_of(session: SessionDep) -> AsOf:
+    return as_of(session)
+
+
+AsOfDep = Annotated[AsOf, Depends(get_as_of)]
+
+
+def checksum(value: str) -> str:
+    if not is_address(value):
+        raise ValueError(f"not an Ethereum address: {value!r}")
+    return to_checksum_address(value)
+
+
+Address = Annotated[str, AfterValidator(checksum)]
+
+
+@dataclass(frozen=True)
+class Pagination:
+    limit: int
+    offset: int
+
+
+def pagination(
+    limit: Annotated[int, Query(ge=1, le=1_000, description="Page size (1–1000)")] = 50,
+    offset: Annotated[int, Query(ge=0, description="Rows to skip")] = 0,
+) -> Pagination:
+    return Pagination(limit, offset)
+
+
+PageDep = Annotated[Pagination, Depends(pagination)]
+
+
+def not_found(what: str) -> HTTPException:
+    return HTTPException(status_code=404, detail=f"{what} not found")

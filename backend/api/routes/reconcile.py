@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+
+from backend.api.deps import SessionDep
+from backend.core.reconcile import reconcile
+from backend.indexer.deployment import DeploymentError, load_deployment
+from backend.indexer.rpc import Rpc
+
+router = APIRouter(tags=["reconcile"])
+
+
+@router.get(
+    "/reconcile",
+    summary="对账: SQL mirror vs on-chain views at the last indexed block",
+    responses={503: {"description": "The RPC node or the deployment record is not available"}},
+)
+def get_reconcile(request: Request, session: SessionDep) -> dict:
+    settings = request.app.state.settings
+    rpc = Rpc(settings.rpc_url, settings.rpc_timeout)
+    try:
+        chain_id = rpc.chain_id()
+        deployment = load_deployment(settings.deployment_path(chain_id), chain_id)
+        report = reconcile(session, rpc.w3, deployment)
+    except DeploymentError as exc:
+        raise HTTPException(status_code=503, detail=str(exc)) from None
+    except Exception as exc:  # noqa: BLE001  (RPC down, node without the block's state)
+        raise HTTPException(
+            status_code=503, detail=f"chain not reachable: {type(exc).__name__}: {exc}"
+        ) from None
+    return report.as_dict()

@@ -1,0 +1,112 @@
+"""`peerlend-indexer`: run the indexer, serve the API, reconcile SQL against the chain.
+
+Settings come from the environment (see backend/settings.py and docs/indexer.md):
+DATABASE_URL, PEERLEND_RPC_URL, PEERLEND_DEPLOYMENTS_DIR, PEERLEND_CONFIRMATIONS, ...
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+import click
+
+from backend.settings import get_settings
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+def main(verbose: bool) -> None:
+    """Peerlend's chain indexer and read-only API."""
+    _logging(verbose)
+
+
+@main.command()
+@click.option("--exit-at-head", is_flag=True, help="Stop once caught up with head − confirmations.")
+def run(exit_at_head: bool) -> None:
+    """Sync events into the database, forever (or until caught up)."""
+    from backend.db.session import make_engine, migrate
+    from backend.indexer.deployment import DeploymentError
+    from backend.indexer.sync import Indexer
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    indexer = Indexer(settings, engine)
+    try:
+        indexer.run(exit_at_head=exit_at_head)
+    except DeploymentError as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        indexer.stop()
+    status = indexer.status
+    click.echo(
+        f"indexed to block {status.last_block} (head {status.head}), {status.events} events this run",
+        err=True,
+    )
+
+
+@main.command()
+@click.option("--host", default=None, help="Listen address (PEERLEND_API_HOST, default 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (PEERLEND_API_PORT, default 8000).")
+@click.option("--no-indexer", is_flag=True, help="Serve the API only; another process indexes.")
+def serve(host: str | None, port: int | None, no_indexer: bool) -> None:
+    """Serve the JSON API, with the indexer syncing in a background thread."""
+    import uvicorn
+
+    from backend.api.app import create_app
+
+    settings = get_settings()
+    app = create_app(settings, run_indexer=not no_indexer)
+    uvicorn.run(app, host=host or settings.api_host, port=port or settings.api_port, log_level="info")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
+def reconcile(as_json: bool) -> None:
+    """对账: compare the SQL mirror with on-chain views; exit 1 on any mismatch."""
+    from sqlmodel import Session
+
+    from backend.core.reconcile import reconcile as run_reconcile
+    from backend.db.session import make_engine, migrate
+    from backend.indexer.deployment import DeploymentError, load_deployment
+    from backend.indexer.rpc import Rpc
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    rpc = Rpc(settings.rpc_url, settings.rpc_timeout)
+    try:
+        chain_id = rpc.chain_id()
+        deployment = load_deployment(settings.deployment_path(chain_id), chain_id)
+        with Session(engine) as session:
+            report = run_reconcile(session, rpc.w3, deployment)
+    except DeploymentError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except Exception as exc:  # noqa: BLE001
+        click.echo(f"error: cannot reconcile: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(2)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        checks = sum(report.checked.values())
+        click.echo(
+            f"reconciled at block {report.block}: {checks} checks, {len(report.mismatches)} mismatches"
+        )
+        for m in report.mismatches:
+            click.echo(f"MISMATCH {m.scope} {m.key} {m.field}: sql={m.sql} chain={m.chain}")
+    sys.exit(0 if report.ok else 1)
+
+
+if __name__ == "__main__":
+    main()

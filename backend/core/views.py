@@ -1,0 +1,217 @@
+"""Loans, notes and accounts as the API shows them, computed as of the last indexed block.
+
+"Now" is the timestamp of the last indexed block, not the wall clock: the same rule the
+contract's views apply with `block.timestamp`, so an OPEN loan past its funding deadline is
+EXPIRED, and penalties, due amounts and days past due match the chain at that block.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from backend import loanmath
+from backend.db.models import Loan, Note, SyncState
+from backend.indexer.apply import loan_state
+
+DAY = 86_400
+GRADE_LETTERS = {0: None, 1: "A", 2: "B", 3: "C", 4: "D", 5: "E"}
+STATUSES = ("OPEN", "FUNDED", "ACTIVE", "REPAID", "DEFAULTED", "CANCELLED", "EXPIRED")
+DISBURSED = ("ACTIVE", "REPAID", "DEFAULTED")
+TERMS = (
+    "origination_fee_bps", "service_fee_bps", "reserve_share_bps", "penalty_bps_per_day", "penalty_cap_bps",
+    "coverage_bps", "grace_seconds", "default_after_seconds", "review_seconds",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class AsOf:
+    chain_id: int | None
+    block: int
+    timestamp: int
+    head: int
+
+    def as_dict(self) -> dict:
+        return {"block": self.block, "timestamp": self.timestamp}
+
+
+def as_of(session: Session) -> AsOf:
+    state = session.scalars(select(SyncState).limit(1)).first()
+    if state is None:
+        return AsOf(None, -1, 0, 0)
+    return AsOf(state.chain_id, state.last_block, state.last_block_timestamp, state.head_block)
+
+
+def effective_status(loan: Loan, now: int) -> str:
+    if loan.status == "OPEN" and now >= loan.funding_deadline:
+        return "EXPIRED"
+    return loan.status
+
+
+def due_now(loan: Loan, now: int) -> loanmath.Due:
+    """The contract's `amount_due` for this loan at block time `now`."""
+    if loan.status == "DEFAULTED":
+        return loanmath.Due(payoff=loan.default_debt - loan.recovered)
+    if loan.status != "ACTIVE":
+        return loanmath.Due()
+    return loanmath.amount_due(loan_state(loan), now)
+
+
+def days_past_due(loan: Loan, now: int, due: loanmath.Due | None = None) -> int:
+    """Whole days since the oldest unpaid installment fell due (0 if nothing is past due)."""
+    if loan.status != "ACTIVE":
+        return 0
+    due = due or due_now(loan, now)
+    if due.past_due == 0:
+        return 0
+    return (now - (loan.start + loan.cursor * loan.period_seconds)) // DAY
+
+
+def s(value: int | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def loan_summary(loan: Loan, now: int) -> dict:
+    due = due_now(loan, now)
+    status = effective_status(loan, now)
+    return {
+        "id": loan.id,
+        "borrower": loan.borrower,
+        "token": loan.token,
+        "grade": loan.grade,
+        "grade_letter": GRADE_LETTERS.get(loan.grade),
+        "score": loan.score,
+        "principal": s(loan.principal),
+        "apr_bps": loan.apr_bps,
+        "installments": loan.installments,
+        "period_seconds": loan.period_seconds,
+        "method": loanmath.METHODS[loan.method],
+        "status": status,
+        "funded": s(loan.funded),
+        "lender_count": loan.lender_count,
+        "funding_deadline": loan.funding_deadline,
+        "requested_at": loan.requested_at,
+        "disbursed_at": loan.disbursed_at,
+        "principal_outstanding": s(loan.principal_outstanding if loan.status == "ACTIVE" else 0),
+        "next_due_time": due.next_due_time
+        if loan.status == "ACTIVE" and loan.cursor <= loan.installments
+        else None,
+        "next_due_amount": s(due.next_due_amount) if loan.status == "ACTIVE" else None,
+        "past_due": s(due.past_due),
+        "days_past_due": days_past_due(loan, now, due),
+    }
+
+
+def schedule_rows(loan: Loan, now: int) -> list[dict]:
+    rows = loanmath.schedule(
+        loan.principal, loan.apr_bps, loan.installments, loan.period_seconds, loan.method
+    )
+    disbursed = loan.status in DISBURSED
+    out = []
+    for row in rows:
+        due_time = loan.start + row.due_offset if disbursed else None
+        if not disbursed:
+            paid, status = 0, "NOT_DISBURSED"
+        elif row.k < loan.cursor:
+            paid, status = row.amount, "PAID"
+        else:
+            paid = loan.interest_paid_current + loan.principal_paid_current if row.k == loan.cursor else 0
+            if loan.status == "DEFAULTED":
+                status = "DEFAULTED"
+            elif due_time <= now:
+                status = "OVERDUE"
+            elif row.k == loan.cursor:
+                status = "DUE"
+            else:
+                status = "SCHEDULED"
+        out.append(
+            {
+                "installment": row.k,
+                "due_offset": row.due_offset,
+                "due_time": due_time,
+                "principal": str(row.principal),
+                "interest": str(row.interest),
+                "amount": str(row.amount),
+                "paid": str(paid),
+                "unpaid": str(row.amount - paid),
+                "status": status,
+                "days_overdue": (now - due_time) // DAY if status == "OVERDUE" else 0,
+            }
+        )
+    return out
+
+
+def loan_detail(session: Session, loan: Loan, now: int) -> dict:
+    due = due_now(loan, now)
+    detail = loan_summary(loan, now)
+    detail.update(
+        {
+            "status_recorded": loan.status,
+            "method_id": loan.method,
+            "terms": {field: getattr(loan, field) for field in TERMS},
+            "review_ends_at": loan.review_ends_at or None,
+            "fully_funded_at": loan.fully_funded_at,
+            "start": loan.start or None,
+            "closed_at": loan.closed_at,
+            "cancelled_by": loan.cancelled_by,
+            "annuity": s(loan.annuity),
+            "origination_fee": s(loan.origination_fee),
+            "disbursed_amount": s(loan.disbursed_amount),
+            "paid": {
+                "principal": s(loan.principal_paid),
+                "interest": s(loan.interest_paid),
+                "penalty": s(loan.penalty_paid),
+                "recovered": s(loan.recovered),
+            },
+            "amount_due": {
+                "past_due": s(due.past_due),
+                "penalty": s(due.penalty),
+                "next_due_time": due.next_due_time,
+                "next_due_amount": s(due.next_due_amount),
+                "principal_outstanding": s(due.principal_outstanding),
+                "payoff": s(due.payoff),
+            },
+            "ledger": {
+                "cursor": loan.cursor,
+                "scheduled_remaining": s(loan.scheduled_remaining),
+                "interest_paid_current": s(loan.interest_paid_current),
+                "principal_paid_current": s(loan.principal_paid_current),
+                "penalty_owed": s(loan.penalty_owed),
+                "penalty_charged": s(loan.penalty_charged),
+                "accrued_until": loan.accrued_until,
+                "acc_per_share": s(loan.acc_per_share),
+                "distributed": s(loan.distributed),
+            },
+            "default": None
+            if loan.status != "DEFAULTED"
+            else {
+                "debt": s(loan.default_debt),
+                "principal_outstanding": s(loan.default_principal),
+                "cover": s(loan.default_cover),
+                "recovered": s(loan.recovered),
+            },
+            "schedule": schedule_rows(loan, now),
+        }
+    )
+    notes = session.scalars(select(Note).where(Note.loan_id == loan.id).order_by(Note.id)).all()
+    detail["notes"] = [note_view(note, loan) for note in notes]
+    return detail
+
+
+def note_view(note: Note, loan: Loan) -> dict:
+    return {
+        "id": note.id,
+        "loan_id": note.loan_id,
+        "lender": note.lender,
+        "owner": note.owner,
+        "amount": s(note.amount),
+        "share": s(note.share),
+        "claimed": s(note.claimed),
+        "claimable": s(loanmath.claimable(note.share, loan.acc_per_share, note.claimed)),
+        "refunded": s(note.refunded),
+        "transfers": note.transfers,
+        "funded_at": note.funded_at,
+        "burned": note.owner is None,
+    }

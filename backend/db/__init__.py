@@ -1,0 +1,1 @@
+"""Database: SQLModel tables (`models`), engine and sessions (`session`), Alembic migrations."""

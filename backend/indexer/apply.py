@@ -1,0 +1,446 @@
+"""Derived state from events: one handler per event, the same code for live sync and replay.
+
+`apply_event` mutates the derived rows for one stored `Event`; `replay` rebuilds every
+derived table from the `event` table (used after a reorg rollback, and by tests to prove
+the incremental path and the replay path agree).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import delete, select
+from sqlmodel import Session
+
+from backend import loanmath
+from backend.db.models import DERIVED_TABLES, Claim, Event, Identity, Loan, Note, Repayment, Score, Token
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+STATUS_NAMES = {
+    1: "OPEN",
+    2: "FUNDED",
+    3: "ACTIVE",
+    4: "REPAID",
+    5: "DEFAULTED",
+    6: "CANCELLED",
+    7: "EXPIRED",
+}
+TERMS_FIELDS = (
+    "origination_fee_bps", "service_fee_bps", "reserve_share_bps", "penalty_bps_per_day", "penalty_cap_bps",
+    "coverage_bps", "grace_seconds", "default_after_seconds", "review_seconds",
+)  # fmt: skip
+
+Handler = Callable[[Session, Event, dict], None]
+HANDLERS: dict[tuple[str, str], Handler] = {}
+
+
+def handles(contract: str, name: str):
+    def register(fn: Handler) -> Handler:
+        HANDLERS[(contract, name)] = fn
+        return fn
+
+    return register
+
+
+def apply_event(session: Session, event: Event) -> None:
+    handler = HANDLERS.get((event.contract, event.name))
+    if handler is not None:
+        handler(session, event, event.args)
+
+
+def replay(session: Session) -> int:
+    """Deletes all derived rows and re-applies every stored event in chain order."""
+    session.flush()
+    for table in DERIVED_TABLES:
+        session.exec(delete(table))
+    for stale in [obj for obj in session.identity_map.values() if isinstance(obj, DERIVED_TABLES)]:
+        session.expunge(stale)
+    count = 0
+    query = select(Event).order_by(Event.block_number, Event.log_index).execution_options(yield_per=2_000)
+    for (event,) in session.execute(query):
+        apply_event(session, event)
+        count += 1
+    session.flush()
+    return count
+
+
+def loan_state(loan: Loan) -> loanmath.LoanState:
+    return loanmath.LoanState(
+        principal=loan.principal,
+        apr_bps=loan.apr_bps,
+        installments=loan.installments,
+        period_seconds=loan.period_seconds,
+        method=loan.method,
+        start=loan.start,
+        annuity=loan.annuity,
+        penalty_bps_per_day=loan.penalty_bps_per_day,
+        penalty_cap_bps=loan.penalty_cap_bps,
+        grace_seconds=loan.grace_seconds,
+        cursor=loan.cursor,
+        scheduled_remaining=loan.scheduled_remaining,
+        interest_paid_current=loan.interest_paid_current,
+        principal_paid_current=loan.principal_paid_current,
+        penalty_owed=loan.penalty_owed,
+        penalty_charged=loan.penalty_charged,
+        accrued_until=loan.accrued_until,
+    )
+
+
+def _u(args: dict, key: str) -> int:
+    return int(args[key])
+
+
+def _loan(session: Session, args: dict) -> Loan:
+    loan = session.get(Loan, _u(args, "loan_id"))
+    if loan is None:
+        raise LookupError(f"event for unknown loan {args['loan_id']}")
+    return loan
+
+
+def _token(session: Session, address: str) -> Token:
+    token = session.get(Token, address)
+    if token is None:
+        token = Token(address=address)
+        session.add(token)
+    return token
+
+
+def _credit_notes(loan: Loan, amount: int) -> None:
+    """`LoanBook._credit_notes`: the O(1) pro-rata accumulator."""
+    loan.acc_per_share += amount * loanmath.ACC_SCALE // loan.principal
+    loan.distributed += amount
+
+
+# ---------------------------------------------------------------------------
+# LoanBook
+# ---------------------------------------------------------------------------
+
+
+@handles("LoanBook", "LoanRequested")
+def _requested(session: Session, event: Event, args: dict) -> None:
+    session.add(
+        Loan(
+            id=_u(args, "loan_id"),
+            borrower=args["borrower"],
+            token=args["token"],
+            grade=_u(args, "grade"),
+            score=_u(args, "score"),
+            principal=_u(args, "principal"),
+            apr_bps=_u(args, "apr_bps"),
+            installments=_u(args, "installments"),
+            period_seconds=_u(args, "period_seconds"),
+            method=_u(args, "method"),
+            funding_deadline=_u(args, "funding_deadline"),
+            status="OPEN",
+            requested_at=event.block_timestamp,
+            requested_block=event.block_number,
+        )
+    )
+    _token(session, args["token"])
+    session.flush()
+
+
+@handles("LoanBook", "LoanTerms")
+def _terms(session: Session, event: Event, args: dict) -> None:
+    loan = _loan(session, args)
+    for field in TERMS_FIELDS:
+        setattr(loan, field, _u(args, field))
+
+
+@handles("LoanBook", "LoanFunded")
+def _funded(session: Session, event: Event, args: dict) -> None:
+    loan = _loan(session, args)
+    amount = _u(args, "amount")
+    loan.funded = _u(args, "total_funded")
+    loan.lender_count += 1
+    note = session.get(Note, _u(args, "note_id"))
+    if note is None:
+        note = Note(id=_u(args, "note_id"), loan_id=loan.id, lender=args["lender"])
+        session.add(note)
+    note.loan_id, note.lender, note.amount, note.share = loan.id, args["lender"], amount, amount
+    note.funded_at, note.funded_block = event.block_timestamp, event.block_number
+    _token(session, loan.token).held += amount
+
+
+@handles("LoanBook", "LoanFullyFunded")
+def _fully_funded(session: Session, event: Event, args: dict) -> None:
+    loan = _loan(session, args)
+    loan.status = "FUNDED"
+    loan.review_ends_at = _u(args, "review_ends_at")
+    loan.fully_funded_at = event.block_timestamp
+
+
+@handles("LoanBook", "LoanCancelled")
+def _cancelled(session: Session, event: Event, args: dict) -> None:
+    loan = _loan(session, args)
+    loan.status = "CANCELLED"
+    loan.cancelled_by = args["by"]
+    loan.closed_at = event.block_timestamp
+
+
+@handles("LoanBook", "LoanExpired")
+def _expired(session: Session, event: Event, args: dict) -> None:
+    loan = _loan(session, args)
+    loan.status = "EXPIRED"
+    loan.closed_at = event.block_timestamp
+
+
+@handles("LoanBook", "NoteRefunded")
+def _refunded(session: Session, event: Event, args: dict) -> None:
+    note = session.get(Note, _u(args, "note_id"))
+    amount = _u(args, "amount")
+    note.share = 0
+    note.refunded = amount
+    loan = session.get(Loan, note.loan_id)
+    _token(session, loan.token).held -= amount
+
+
+@handles("LoanBook", "LoanDisbursed")
+def _disbursed(session: Session, event: Event, args: dict) -> None:
+    loan = _loan(session, args)
+    fee = _u(args, "origination_fee")
+    loan.status = "ACTIVE"
+    loan.start = _u(args, "start")
+    loan.annuity = _u(args, "annuity")
+    loan.origination_fee = fee
+    loan.origination_fee_reserve = fee * loan.reserve_share_bps // loanmath.BPS
+    loan.disbursed_amount = _u(args, "amount")
+    loan.disbursed_at = event.block_timestamp
+    loan.scheduled_remaining = loan.principal
+    loan.principal_outstanding = loan.principal
+    loan.accrued_until = loan.start
+    loan.cursor = loanmath.initial_cursor(loan_state(loan))
+    token = _token(session, loan.token)
+    token.held -= loan.principal
+    _take_fee(token, fee - loan.origination_fee_reserve, loan.origination_fee_reserve)
+
+
+def _take_fee(token: Token, to_treasury: int, to_reserve: int) -> None:
+    token.fees += to_treasury
+    token.fees_to_treasury += to_treasury
+    token.reserve += to_reserve
+    token.fees_to_reserve += to_reserve
+
+
+@handles("LoanBook", "PenaltyAccrued")
+def _penalty(session: Session, event: Event, args: dict) -> None:
+    loan = _loan(session, args)
+    loan.penalty_owed = _u(args, "penalty_owed")
+    loan.penalty_charged += _u(args, "amount")
+    loan.accrued_until = event.block_timestamp
+
+
+@handles("LoanBook", "Repayment")
+def _repayment(session: Session, event: Event, args: dict) -> None:
+    loan = _loan(session, args)
+    principal, interest, penalty = _u(args, "principal"), _u(args, "interest"), _u(args, "penalty")
+    to_notes = _u(args, "to_noteholders")
+    loan.accrued_until = event.block_timestamp
+    loan.penalty_owed -= penalty
+    loan.principal_paid += principal
+    loan.interest_paid += interest
+    loan.penalty_paid += penalty
+    loan.principal_outstanding = _u(args, "principal_outstanding")
+    loan.cursor = _u(args, "next_installment")
+    loan.last_payment_at = event.block_timestamp
+    if loan.cursor > loan.installments:
+        loan.scheduled_remaining = loan.interest_paid_current = loan.principal_paid_current = 0
+    else:
+        # The waterfall pays each installment's scheduled interest, then principal, in order,
+        # so everything paid beyond the installments before the cursor is on the cursor.
+        rows = loanmath.schedule(
+            loan.principal, loan.apr_bps, loan.installments, loan.period_seconds, loan.method
+        )
+        before = rows[: loan.cursor - 1]
+        scheduled_principal = sum(row.principal for row in before)
+        loan.scheduled_remaining = loan.principal - scheduled_principal
+        loan.principal_paid_current = loan.principal_paid - scheduled_principal
+        loan.interest_paid_current = loan.interest_paid - sum(row.interest for row in before)
+    _credit_notes(loan, to_notes)
+    token = _token(session, loan.token)
+    token.held += to_notes
+    _take_fee(token, _u(args, "fee_treasury"), _u(args, "fee_reserve"))
+    session.add(
+        Repayment(
+            event_id=event.id,
+            loan_id=loan.id,
+            kind="repayment",
+            payer=args["payer"],
+            block_number=event.block_number,
+            timestamp=event.block_timestamp,
+            tx_hash=event.tx_hash,
+            amount=_u(args, "amount"),
+            principal=principal,
+            interest=interest,
+            penalty=penalty,
+            fee_treasury=_u(args, "fee_treasury"),
+            fee_reserve=_u(args, "fee_reserve"),
+            to_noteholders=to_notes,
+            principal_outstanding=loan.principal_outstanding,
+            next_installment=loan.cursor,
+        )
+    )
+
+
+@handles("LoanBook", "LoanRepaid")
+def _repaid(session: Session, event: Event, args: dict) -> None:
+    loan = _loan(session, args)
+    loan.status = "REPAID"
+    loan.closed_at = event.block_timestamp
+
+
+@handles("LoanBook", "LoanDefaulted")
+def _defaulted(session: Session, event: Event, args: dict) -> None:
+    loan = _loan(session, args)
+    cover = _u(args, "cover")
+    loan.status = "DEFAULTED"
+    loan.accrued_until = event.block_timestamp
+    loan.default_debt = _u(args, "debt")
+    loan.default_principal = _u(args, "principal_outstanding")
+    loan.default_cover = cover
+    loan.closed_at = event.block_timestamp
+    _credit_notes(loan, cover)
+    token = _token(session, loan.token)
+    token.reserve -= cover
+    token.held += cover
+    token.reserve_cover_paid += cover
+
+
+@handles("LoanBook", "Recovery")
+def _recovery(session: Session, event: Event, args: dict) -> None:
+    loan = _loan(session, args)
+    amount, to_notes, to_reserve = _u(args, "amount"), _u(args, "to_noteholders"), _u(args, "to_reserve")
+    loan.recovered += amount
+    loan.last_payment_at = event.block_timestamp
+    _credit_notes(loan, to_notes)
+    token = _token(session, loan.token)
+    token.held += to_notes
+    token.reserve += to_reserve
+    token.reserve_recovered += to_reserve
+    session.add(
+        Repayment(
+            event_id=event.id,
+            loan_id=loan.id,
+            kind="recovery",
+            payer=args["payer"],
+            block_number=event.block_number,
+            timestamp=event.block_timestamp,
+            tx_hash=event.tx_hash,
+            amount=amount,
+            to_noteholders=to_notes,
+            to_reserve=to_reserve,
+            principal_outstanding=0,
+            next_installment=loan.cursor,
+        )
+    )
+
+
+@handles("LoanBook", "Claimed")
+def _claimed(session: Session, event: Event, args: dict) -> None:
+    note = session.get(Note, _u(args, "note_id"))
+    amount = _u(args, "amount")
+    note.claimed += amount
+    loan = session.get(Loan, note.loan_id)
+    _token(session, loan.token).held -= amount
+    session.add(
+        Claim(
+            event_id=event.id,
+            note_id=note.id,
+            loan_id=note.loan_id,
+            owner=args["owner"],
+            amount=amount,
+            block_number=event.block_number,
+            timestamp=event.block_timestamp,
+            tx_hash=event.tx_hash,
+        )
+    )
+
+
+@handles("LoanBook", "ReserveDeposited")
+def _reserve_deposit(session: Session, event: Event, args: dict) -> None:
+    token = _token(session, args["token"])
+    token.reserve += _u(args, "amount")
+    token.reserve_deposits += _u(args, "amount")
+
+
+@handles("LoanBook", "FeesWithdrawn")
+def _fees_withdrawn(session: Session, event: Event, args: dict) -> None:
+    token = _token(session, args["token"])
+    token.fees -= _u(args, "amount")
+    token.fees_withdrawn += _u(args, "amount")
+
+
+@handles("LoanBook", "TokenAllowed")
+def _token_allowed(session: Session, event: Event, args: dict) -> None:
+    _token(session, args["token"]).allowed = bool(args["allowed"])
+
+
+# ---------------------------------------------------------------------------
+# LoanNote (ERC-721): owners follow transfers, so note buyers are credited
+# ---------------------------------------------------------------------------
+
+
+@handles("LoanNote", "Transfer")
+def _note_transfer(session: Session, event: Event, args: dict) -> None:
+    note = session.get(Note, _u(args, "token_id"))
+    if note is None:  # LoanBook logs LoanFunded before it mints, so this cannot happen
+        raise LookupError(f"Transfer of unknown note {args['token_id']}")
+    sender, receiver = args["sender"], args["receiver"]
+    note.owner = None if receiver == ZERO_ADDRESS else receiver
+    if sender != ZERO_ADDRESS and receiver != ZERO_ADDRESS:
+        note.transfers += 1
+
+
+# ---------------------------------------------------------------------------
+# IdentityRegistry and CreditOracle
+# ---------------------------------------------------------------------------
+
+
+def _identity(session: Session, address: str) -> Identity:
+    identity = session.get(Identity, address)
+    if identity is None:
+        identity = Identity(address=address)
+        session.add(identity)
+    return identity
+
+
+@handles("IdentityRegistry", "Attested")
+def _attested(session: Session, event: Event, args: dict) -> None:
+    identity = _identity(session, args["account"])
+    identity.identity_hash = args["identity_hash"]
+    identity.kyc_expires_at = _u(args, "expires_at")
+    identity.attested_at = event.block_timestamp
+    identity.attester = args["attester"]
+    identity.revoked_at = None
+
+
+@handles("IdentityRegistry", "Revoked")
+def _revoked(session: Session, event: Event, args: dict) -> None:
+    identity = _identity(session, args["account"])
+    identity.identity_hash = None
+    identity.kyc_expires_at = 0
+    identity.revoked_at = event.block_timestamp
+
+
+@handles("IdentityRegistry", "BlockedSet")
+def _blocked(session: Session, event: Event, args: dict) -> None:
+    identity = _identity(session, args["account"])
+    identity.blocked = bool(args["blocked"])
+    identity.blocked_changed_at = event.block_timestamp
+    identity.blocked_by = args["by"]
+
+
+@handles("CreditOracle", "ScoreUpdated")
+def _score(session: Session, event: Event, args: dict) -> None:
+    session.add(
+        Score(
+            event_id=event.id,
+            account=args["account"],
+            score=_u(args, "score"),
+            grade=_u(args, "grade"),
+            model=args["model"],
+            expires_at=_u(args, "expires_at"),
+            block_number=event.block_number,
+            timestamp=event.block_timestamp,
+        )
+    )

@@ -1,0 +1,108 @@
+"""A small JSON-RPC client over web3's HTTP provider: raw results, batches, typed errors.
+
+The sync loop reads raw logs and headers (no web3 result formatting: backfill is cheaper);
+reconciliation uses `w3` contract calls.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import requests
+from web3 import Web3
+
+RANGE_HINTS = (
+    "too many", "limit", "range", "exceed", "response size", "returned more than", "max results", "timeout",
+    "timed out",
+)  # fmt: skip
+
+
+class RpcError(RuntimeError):
+    """The node answered with an error, or could not be reached."""
+
+    def __init__(self, message: str, code: int | None = None):
+        super().__init__(message)
+        self.code = code
+
+    @property
+    def looks_like_range_limit(self) -> bool:
+        text = str(self).lower()
+        return self.code == -32005 or any(hint in text for hint in RANGE_HINTS)
+
+
+class Rpc:
+    def __init__(self, url: str, timeout: float = 10.0):
+        self.url = url
+        self.provider = Web3.HTTPProvider(
+            url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None
+        )
+        self.w3 = Web3(self.provider)
+        self._ids = itertools.count(1)
+
+    def request(self, method: str, params: list[Any]) -> Any:
+        try:
+            response = self.provider.make_request(method, params)
+        except (requests.RequestException, OSError, ValueError) as exc:
+            raise RpcError(f"{method}: {type(exc).__name__}: {exc}") from exc
+        return self._result(method, response)
+
+    @staticmethod
+    def _result(method: str, response: Any) -> Any:
+        if not isinstance(response, dict):
+            raise RpcError(f"{method}: malformed response {response!r}")
+        if response.get("error"):
+            error = response["error"]
+            if isinstance(error, dict):
+                raise RpcError(f"{method}: {error.get('message')}", error.get("code"))
+            raise RpcError(f"{method}: {error}")
+        return response.get("result")
+
+    def batch(self, calls: list[tuple[str, list[Any]]], chunk: int = 100) -> list[Any]:
+        """Results of several calls, `chunk` per HTTP request (sequential if the node refuses batches)."""
+        if len(calls) > chunk:
+            return [
+                result
+                for i in range(0, len(calls), chunk)
+                for result in self.batch(calls[i : i + chunk], chunk)
+            ]
+        if not calls:
+            return []
+        try:
+            responses = self.provider.make_batch_request(calls)
+        except (requests.RequestException, OSError, ValueError) as exc:
+            raise RpcError(f"batch: {type(exc).__name__}: {exc}") from exc
+        if not isinstance(responses, list) or len(responses) != len(calls):
+            return [self.request(method, params) for method, params in calls]
+        return [
+            self._result(method, response) for (method, _), response in zip(calls, responses, strict=True)
+        ]
+
+    def chain_id(self) -> int:
+        return int(self.request("eth_chainId", []), 16)
+
+    def block_number(self) -> int:
+        return int(self.request("eth_blockNumber", []), 16)
+
+    def get_logs(self, from_block: int, to_block: int, addresses: list[str]) -> list[dict[str, Any]]:
+        result = self.request(
+            "eth_getLogs", [{"fromBlock": hex(from_block), "toBlock": hex(to_block), "address": addresses}]
+        )
+        return result or []
+
+    def get_headers(self, numbers: list[int]) -> dict[int, dict[str, Any] | None]:
+        """{number: {"hash", "parent_hash", "timestamp"} or None if the chain has no such block}."""
+        numbers = sorted(set(numbers))
+        results = self.batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
+        headers: dict[int, dict[str, Any] | None] = {}
+        for number, block in zip(numbers, results, strict=True):
+            headers[number] = (
+                None
+                if block is None
+                else {
+                    "hash": block["hash"],
+                    "parent_hash": block["parentHash"],
+                    "timestamp": int(block["timestamp"], 16),
+                }
+            )
+        return headers
