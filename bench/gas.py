@@ -1,0 +1,226 @@
+"""Gas per user operation, from real anvil receipts, next to the anchors users compare us with.
+
+Measures every LoanBook operation once on a warm book, repay/claim for loans with 1, 10 and
+100 lenders, push_scores per score at batch 1/10/100, and request/fund as the book grows to
+10,000 loans (the growth loans are sent straight to anvil's JSON-RPC without waiting for
+receipts, so filling the book takes seconds, not minutes).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+DAY = 86_400
+UNIT = 10**6
+MAX = 2**256 - 1
+
+# Published gas numbers of comparable operations (see bench/README.md for the sources).
+ANCHORS = {
+    "Aave v3 repay": 176_521,
+    "Aave v3 supply": 146_755,
+    "NFTfi v2 payBackLoan": 150_446,
+    "NFTfi v2 acceptOffer": 536_101,
+    "MetaStreet v2 extra funding source (borrow)": 21_000,
+}
+TARGETS = {"repay_installment": 90_000, "fund_later": 150_000, "fund_first": 150_000, "claim": 60_000}
+
+
+class GasBench:
+    def __init__(self, echo=print):
+        from ape import accounts, chain, project
+
+        from peerlend.deploy import deploy_all, load_params
+
+        self.echo = echo
+        self.chain = chain
+        test = accounts.test_accounts
+        self.admin, self.attester, self.oracle_key = test[0], test[2], test[3]
+        self.borrower = test[4]
+        self.record = deploy_all(self.admin, load_params("local"), reuse=False, echo=lambda *_: None)
+        c = {name: getattr(project, name).at(e["address"]) for name, e in self.record["contracts"].items()}
+        self.token, self.book, self.notes = c["TestStablecoin"], c["LoanBook"], c["LoanNote"]
+        self.identity, self.oracle = c["IdentityRegistry"], c["CreditOracle"]
+        self.results: dict[str, Any] = {
+            "operations": {},
+            "lender_scaling": {},
+            "book_growth": {},
+            "push_scores": {},
+        }
+        self.lenders = []
+        self._kyc_counter = 0
+
+    # ------------------------------------------------------------------ helpers
+
+    def _gas(self, receipt) -> int:
+        return int(receipt.gas_used)
+
+    def _kyc(self, account):
+        self._kyc_counter += 1
+        return self.identity.attest(
+            account, self._kyc_counter.to_bytes(32, "big"), self.chain.pending_timestamp + 3_650 * DAY,
+            sender=self.attester,
+        )  # fmt: skip
+
+    def _fund_account(self, account, amount=10_000_000 * UNIT):
+        self.token.mint(account, amount, sender=self.admin)
+        self.token.approve(self.book.address, MAX, sender=account)
+
+    def make_lenders(self, count: int):
+        from ape import accounts
+
+        while len(self.lenders) < count:
+            account = accounts.test_accounts.generate_test_account()
+            self.admin.transfer(account, 10**18)
+            self._fund_account(account)
+            self._kyc(account)
+            self.lenders.append(account)
+
+    def request(self, principal=1_000 * UNIT, apr=1_200, n=12, method=0):
+        receipt = self.book.request_loan(self.token.address, principal, apr, n, 30 * DAY, method, 7 * DAY,
+                                         sender=self.borrower)  # fmt: skip
+        return receipt.events.filter(self.book.LoanRequested)[0].loan_id, receipt
+
+    def funded_loan(self, lenders: int, principal=None):
+        principal = principal or lenders * 100 * UNIT
+        loan_id, _ = self.request(principal=principal)
+        part = principal // lenders
+        notes, receipts = [], []
+        for i in range(lenders):
+            receipt = self.book.fund(loan_id, part, sender=self.lenders[i])
+            receipts.append(receipt)
+            notes.append(receipt.events.filter(self.book.LoanFunded)[0].note_id)
+        return loan_id, notes, receipts
+
+    def advance(self, seconds):
+        self.chain.mine(1, timestamp=self.chain.pending_timestamp + seconds)
+
+    # ------------------------------------------------------------------ measurements
+
+    def setup(self):
+        self._fund_account(self.borrower)
+        self._kyc(self.borrower)
+        self.oracle.push_scores(
+            [self.borrower.address], [800], b"\x01" * 32, 365 * DAY, sender=self.oracle_key
+        )
+        self.make_lenders(3)
+        # Warm the per-token accumulators (held, reserve, fees) like a live book.
+        loan_id, _, _ = self.funded_loan(1)
+        self.advance(DAY)
+        self.book.disburse(loan_id, sender=self.borrower)
+        self.book.repay(loan_id, 10 * UNIT, sender=self.borrower)
+
+    def operations(self):
+        ops = self.results["operations"]
+        attest = self._kyc(self.chain.provider.web3.eth.account.create().address)
+        ops["kyc_attest"] = self._gas(attest)
+        loan_id, receipt = self.request(principal=3_000 * UNIT)
+        ops["request_loan"] = self._gas(receipt)
+        first = self.book.fund(loan_id, 1_000 * UNIT, sender=self.lenders[0])
+        later = self.book.fund(loan_id, 1_000 * UNIT, sender=self.lenders[1])
+        last = self.book.fund(loan_id, 1_000 * UNIT, sender=self.lenders[2])
+        ops["fund_first"] = self._gas(first)
+        ops["fund_later"] = self._gas(later)
+        ops["fund_completing"] = self._gas(last)
+        notes = [r.events.filter(self.book.LoanFunded)[0].note_id for r in (first, later, last)]
+        self.advance(DAY)
+        ops["disburse"] = self._gas(self.book.disburse(loan_id, sender=self.borrower))
+        self.advance(30 * DAY)
+        due = self.book.amount_due(loan_id)
+        ops["repay_installment"] = self._gas(self.book.repay(loan_id, due.past_due, sender=self.borrower))
+        ops["claim"] = self._gas(self.book.claim(notes[0], sender=self.lenders[0]))
+        transfer = self.notes.transferFrom(self.lenders[1], self.lenders[0], notes[1], sender=self.lenders[1])
+        ops["note_transfer"] = self._gas(transfer)
+        self.advance(10 * DAY)
+        ops["repay_in_full"] = self._gas(self.book.repay_in_full(loan_id, sender=self.borrower))
+
+        # default
+        loan_id, _, _ = self.funded_loan(2)
+        self.advance(DAY)
+        self.book.disburse(loan_id, sender=self.borrower)
+        self.advance(70 * DAY)
+        ops["mark_default"] = self._gas(self.book.mark_default(loan_id, sender=self.lenders[0]))
+
+        # refund after cancel
+        loan_id, _ = self.request()
+        receipt = self.book.fund(loan_id, 10 * UNIT, sender=self.lenders[0])
+        note_id = receipt.events.filter(self.book.LoanFunded)[0].note_id
+        self.book.cancel(loan_id, sender=self.borrower)
+        ops["refund"] = self._gas(self.book.refund(note_id, sender=self.lenders[0]))
+
+    def lender_scaling(self, counts=(1, 10, 100)):
+        self.make_lenders(max(counts))
+        for count in counts:
+            loan_id, notes, receipts = self.funded_loan(count)
+            self.advance(DAY)
+            self.book.disburse(loan_id, sender=self.borrower)
+            self.advance(30 * DAY)
+            due = self.book.amount_due(loan_id)
+            repay = self._gas(self.book.repay(loan_id, due.past_due, sender=self.borrower))
+            claim = self._gas(self.book.claim(notes[-1], sender=self.lenders[count - 1]))
+            self.results["lender_scaling"][count] = {
+                "repay": repay,
+                "claim": claim,
+                "fund_last": self._gas(receipts[-1]),
+            }
+            self.echo(f"  {count:>3} lenders: repay {repay:,} gas, claim {claim:,} gas")
+
+    def push_scores(self, batches=(1, 10, 100)):
+        for size in batches:
+            accounts = [self.chain.provider.web3.eth.account.create().address for _ in range(size)]
+            receipt = self.oracle.push_scores(
+                accounts, [700] * size, b"\x02" * 32, 30 * DAY, sender=self.oracle_key
+            )
+            self.results["push_scores"][size] = {
+                "total": self._gas(receipt),
+                "per_score": self._gas(receipt) // size,
+            }
+
+    def book_growth(self, checkpoints=(10, 100, 1_000, 10_000)):
+        """request/fund gas measured at each book size; filler loans go in without receipts."""
+        from web3 import Web3
+
+        w3 = Web3(Web3.HTTPProvider(self.chain.provider.uri))
+        book = w3.eth.contract(
+            address=self.book.address, abi=[a.model_dump(mode="json") for a in self.book.contract_type.abi]
+        )
+        grade_a_exposure = self.book.grade_limits(self.token.address, 1).max_exposure
+        # Each filler is 1 base unit, so even 10,000 open loans stay inside the exposure cap.
+        assert grade_a_exposure > 10_000
+        started = time.perf_counter()
+        for checkpoint in checkpoints:
+            missing = checkpoint - self.book.loan_count()
+            nonce = w3.eth.get_transaction_count(self.borrower.address)
+            call = book.functions.request_loan(self.token.address, 1, 1_200, 12, 30 * DAY, 0, 30 * DAY)
+            hashes = []
+            for i in range(max(missing, 0)):
+                hashes.append(
+                    call.transact({"from": self.borrower.address, "nonce": nonce + i, "gas": 600_000})
+                )
+            if hashes:
+                w3.eth.wait_for_transaction_receipt(hashes[-1], timeout=600)
+            loan_id, receipt = self.request(principal=1_000 * UNIT)
+            fund = self.book.fund(loan_id, 500 * UNIT, sender=self.lenders[0])
+            self.results["book_growth"][checkpoint] = {
+                "request": self._gas(receipt),
+                "fund_first": self._gas(fund),
+            }
+            self.echo(
+                f"  book at {checkpoint:>6,} loans: request {self._gas(receipt):,}, fund {self._gas(fund):,}"
+            )
+            self.book.cancel(loan_id, sender=self.borrower)
+        self.results["book_growth_seconds"] = round(time.perf_counter() - started, 1)
+
+    def run(self, quick: bool = False) -> dict[str, Any]:
+        self.setup()
+        self.echo("gas: operations")
+        self.operations()
+        self.echo("gas: lender scaling")
+        self.lender_scaling((1, 10) if quick else (1, 10, 100))
+        self.echo("gas: push_scores")
+        self.push_scores()
+        self.echo("gas: book growth")
+        self.book_growth((10, 100) if quick else (10, 100, 1_000, 10_000))
+        self.results["anchors"] = ANCHORS
+        self.results["targets"] = TARGETS
+        return self.results
