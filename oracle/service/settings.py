@@ -1,0 +1,91 @@
+"""Oracle service settings, read from the environment (pydantic-settings).
+
+Every setting has an environment variable `PEERLEND_ORACLE_<NAME>` (e.g. `PEERLEND_ORACLE_RPC_URL`);
+a `.env` file in the working directory is read too. The signing key comes either from an
+encrypted keystore (`PEERLEND_ORACLE_KEYSTORE` + `PEERLEND_ORACLE_PASSWORD`) or, for development
+only, from a raw key in `PEERLEND_ORACLE_PRIVATE_KEY`. Secrets are `SecretStr`: they never show in
+`repr`, logs or error messages.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCAL_CHAIN_IDS = frozenset({1337, 31337})
+MIN_TTL = 3_600  # CreditOracle.MIN_TTL
+MAX_TTL = 365 * 86_400  # CreditOracle.MAX_TTL
+MAX_BATCH = 256  # CreditOracle.MAX_BATCH
+
+
+class OracleSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PEERLEND_ORACLE_", env_file=".env", extra="ignore")
+
+    # chain
+    rpc_url: str = Field("http://127.0.0.1:8545", description="JSON-RPC endpoint (http/https).")
+    rpc_timeout: float = Field(10.0, gt=0, description="Seconds before one RPC request times out.")
+    chain_id: int | None = Field(None, description="Expected chain id; default: whatever the RPC reports.")
+    deployments_dir: Path = Field(
+        ROOT / "deployments", description="Where deployments/<chain_id>.json lives."
+    )
+    deployment_file: Path | None = Field(
+        None, description="Explicit deployment record; overrides deployments_dir."
+    )
+    confirmations: int | None = Field(
+        None,
+        ge=0,
+        description="Blocks on top before a log or a push counts; default 0 on local chains, 12 elsewhere.",
+    )
+    log_chunk_blocks: int = Field(5_000, ge=1, description="Largest eth_getLogs block range per call.")
+
+    # storage and model
+    db_url: str = Field("sqlite:///oracle.db", description="SQLAlchemy URL of the service database.")
+    model_path: Path = Field(ROOT / "oracle" / "artifacts" / "model.joblib", description="Model artifact.")
+
+    # pushing
+    batch_size: int = Field(64, ge=1, le=MAX_BATCH, description="Most accounts per push_scores transaction.")
+    ttl_seconds: int = Field(30 * 86_400, ge=MIN_TTL, le=MAX_TTL, description="Validity of a pushed score.")
+    poll_interval: float = Field(2.0, ge=0, description="Seconds between worker iterations when idle.")
+    gas_multiplier: float = Field(1.25, ge=1.0, description="Safety factor on eth_estimateGas.")
+    max_fee_gwei: float | None = Field(None, gt=0, description="Ceiling of maxFeePerGas; default: none.")
+    replace_after_seconds: float = Field(
+        180.0,
+        gt=0,
+        description="Re-sign an unmined push with the same nonce and higher fees after this long.",
+    )
+    receipt_wait_seconds: float = Field(10.0, ge=0, description="How long one iteration waits for a receipt.")
+    rpc_retries: int = Field(5, ge=0, description="Retries of one RPC call on transient errors.")
+    backoff_base: float = Field(0.5, gt=0, description="First retry delay (s); doubles per retry.")
+    backoff_max: float = Field(30.0, gt=0, description="Ceiling of the retry delay (s).")
+
+    # HTTP API
+    api_host: str = "127.0.0.1"
+    api_port: int = 8100
+    max_signature_age: int = Field(
+        600, ge=1, description="Oldest accepted issued_at of a signed application (s)."
+    )
+    max_clock_skew: int = Field(60, ge=0, description="How far in the future issued_at may be (s).")
+
+    # key: an encrypted keystore + password, or (dev only) a raw key
+    keystore: Path | None = Field(
+        None, description="Encrypted JSON keystore (Web3 Secret Storage) of the oracle key."
+    )
+    password: SecretStr | None = Field(None, description="Password of the keystore.")
+    private_key: SecretStr | None = Field(None, description="Raw hex key; development only.")
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> OracleSettings:
+        if self.keystore is not None and self.private_key is not None:
+            raise ValueError("set either PEERLEND_ORACLE_KEYSTORE or PEERLEND_ORACLE_PRIVATE_KEY, not both")
+        return self
+
+    def confirmations_for(self, chain_id: int) -> int:
+        if self.confirmations is not None:
+            return self.confirmations
+        return 0 if chain_id in LOCAL_CHAIN_IDS else 12
+
+    def deployment_path(self, chain_id: int) -> Path:
+        return self.deployment_file or (self.deployments_dir / f"{chain_id}.json")

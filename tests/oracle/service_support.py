@@ -1,0 +1,267 @@
+"""Shared helpers of the oracle service tests (tests/oracle/test_service_*.py).
+
+Also a launcher: `python -m tests.oracle.service_support serve ...` runs the service CLI in a
+subprocess exactly as `python -m oracle.service` does, except that it swaps in the stand-in
+model below when the real model package (oracle.model) is not available.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from web3 import Web3
+
+from oracle.service import signing
+from oracle.service.abi import CREDIT_ORACLE_ABI
+from oracle.service.settings import OracleSettings
+from peerlend.devchain import TEST_MNEMONIC
+
+ROOT = Path(__file__).resolve().parents[2]
+CHAIN_ID = 31337
+DAY = 86_400
+ORACLE_INDEX = 3  # deployments/params/local.json: roles.oracle
+
+Account.enable_unaudited_hdwallet_features()
+
+
+def dev_account(index: int):
+    return Account.from_mnemonic(TEST_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+
+
+# ---------------------------------------------------------------- model
+
+
+def real_model_available() -> bool:
+    try:
+        from oracle.model import load_model, train  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@dataclass
+class _Result:
+    score: int
+    grade: int
+    pd: float
+    reasons: list[str] = field(default_factory=list)
+    model_id: str = ""
+
+
+class StandInModel:
+    """Used ONLY when oracle.model has not landed: implements the promised CreditModel API on
+    a few lending_club fields, deterministically."""
+
+    input_fields = (
+        "funded_amnt",
+        "term",
+        "annual_inc",
+        "emp_length",
+        "delinq_2yrs",
+        "inq_last_6mths",
+        "revol_util",
+        "verification_status",
+    )
+    model_id = hashlib.sha256(b"peerlend stand-in model v1").hexdigest()
+
+    def validate(self, application: dict[str, Any]) -> dict[str, Any]:
+        out = {}
+        for name in self.input_fields:
+            if name not in application:
+                raise ValueError(f"{name}: missing")
+            value = application[name]
+            if name in ("term", "emp_length", "verification_status"):
+                if not isinstance(value, str) or not value:
+                    raise ValueError(f"{name}: must be a non-empty string")
+            elif not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{name}: must be a non-negative number")
+            out[name] = value
+        if out["term"] not in ("term_36", "term_60"):
+            raise ValueError("term: must be term_36 or term_60")
+        return out
+
+    def score(self, application: dict[str, Any]) -> _Result:
+        a = self.validate(application)
+        points = 600 + min(150, a["annual_inc"] / 1000) - 40 * a["delinq_2yrs"] - 10 * a["inq_last_6mths"]
+        points -= a["revol_util"] / 2
+        score = int(max(300, min(850, round(points))))
+        grade = next((g for g, t in enumerate((740, 680, 620, 560, 500), start=1) if score >= t), 0)
+        reasons = ["revol_util high"] if a["revol_util"] > 60 else []
+        return _Result(
+            score, grade, round(1 / (1 + 2.718 ** ((score - 600) / 50)), 4), reasons, self.model_id
+        )
+
+    def adjust(self, result: _Result, history) -> _Result:
+        delta = 5 * history.repayments_on_time - 25 * history.repayments_late - 150 * history.defaults
+        score = int(max(300, min(850, result.score + delta)))
+        return _Result(score, result.grade, result.pd, list(result.reasons), result.model_id)
+
+
+def fields_for(i: int) -> dict[str, Any]:
+    """A plausible application (lending_club schema); i varies the numbers."""
+    return {
+        "funded_amnt": 10_000 + 500 * i,
+        "term": "term_36",
+        "annual_inc": 60_000.0 + 5_000 * i,
+        "emp_length": "emp_5",
+        "delinq_2yrs": i % 2,
+        "inq_last_6mths": 1,
+        "revol_util": 35.5 + i,
+        "verification_status": "Verified",
+    }
+
+
+def model_path(directory: Path) -> Path:
+    """A model artifact in `directory`: the real model trained there, or a stand-in marker."""
+    if real_model_available():
+        from oracle.model import train
+
+        return Path(train(directory))
+    path = directory / "stand-in-model.json"
+    path.write_text(json.dumps({"stand_in": StandInModel.model_id}))
+    return path
+
+
+def scorer_for(path: Path):
+    from oracle.service.scorer import Scorer
+
+    if real_model_available():
+        from oracle.model import load_model
+
+        return Scorer(load_model(path))
+    return Scorer(StandInModel())
+
+
+# ---------------------------------------------------------------- chain
+
+
+def deploy(anvil_url: str, directory: Path) -> dict:
+    """Deploys every contract with peerlend.deploy.deploy_all (ape attached to `anvil_url`) and
+    writes deployments/31337.json into `directory`."""
+    from peerlend import deployments
+    from peerlend.deploy import deploy_all, load_params
+
+    with ape_on(anvil_url):
+        from ape import accounts
+
+        record = deploy_all(
+            accounts.test_accounts[0], load_params("local"), reuse=False, echo=lambda *_: None
+        )
+    deployments.save(record, directory)
+    return record
+
+
+@contextmanager
+def ape_on(anvil_url: str):
+    """ape connected to a running anvil (as tests/integration/conftest.py does)."""
+    previous = os.environ.get("APE_FOUNDRY_HOST")
+    os.environ["APE_FOUNDRY_HOST"] = anvil_url
+    from ape import networks
+
+    try:
+        with networks.parse_network_choice("ethereum:local:foundry") as provider:
+            yield provider
+    finally:
+        if previous is None:
+            os.environ.pop("APE_FOUNDRY_HOST", None)
+        else:
+            os.environ["APE_FOUNDRY_HOST"] = previous
+
+
+def oracle_contract(w3: Web3, record: dict):
+    return w3.eth.contract(address=record["contracts"]["CreditOracle"]["address"], abi=CREDIT_ORACLE_ABI)
+
+
+def request_score(w3: Web3, record: dict, account) -> dict:
+    """`account` calls CreditOracle.request_score() (anvil's accounts are unlocked)."""
+    tx = oracle_contract(w3, record).functions.request_score().transact({"from": account.address})
+    return w3.eth.wait_for_transaction_receipt(tx)
+
+
+def score_updates(w3: Web3, record: dict) -> list:
+    """Every ScoreUpdated log of the deployment, oldest first."""
+    oracle = oracle_contract(w3, record)
+    return oracle.events.ScoreUpdated.get_logs(from_block=record["start_block"], to_block="latest")
+
+
+def settings_for(anvil_url: str, deployments_dir: Path, db: Path, model: Path, **extra) -> OracleSettings:
+    values = {
+        "rpc_url": anvil_url,
+        "deployments_dir": deployments_dir,
+        "db_url": f"sqlite:///{db}",
+        "model_path": model,
+        "confirmations": 0,
+        "poll_interval": 0.1,
+        "backoff_base": 0.05,
+        "backoff_max": 0.5,
+        "receipt_wait_seconds": 5,
+        **extra,
+    }
+    return OracleSettings(**values)
+
+
+def signed_payload(account, fields: dict, nonce: int, issued_at: int | None = None, scheme="eip712") -> dict:
+    issued_at = int(time.time()) if issued_at is None else issued_at
+    return {
+        "address": account.address,
+        "fields": fields,
+        "nonce": nonce,
+        "issued_at": issued_at,
+        "scheme": scheme,
+        "signature": signing.sign(account, scheme, CHAIN_ID, fields, nonce, issued_at),
+    }
+
+
+# ---------------------------------------------------------------- subprocess
+
+
+def service_env(anvil_url: str, deployments_dir: Path, db: Path, model: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PEERLEND_ORACLE_")}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        PEERLEND_ORACLE_RPC_URL=anvil_url,
+        PEERLEND_ORACLE_DEPLOYMENTS_DIR=str(deployments_dir),
+        PEERLEND_ORACLE_DB_URL=f"sqlite:///{db}",
+        PEERLEND_ORACLE_MODEL_PATH=str(model),
+        PEERLEND_ORACLE_CONFIRMATIONS="0",
+        PEERLEND_ORACLE_POLL_INTERVAL="0.1",
+        PEERLEND_ORACLE_BACKOFF_BASE="0.05",
+        PEERLEND_ORACLE_BACKOFF_MAX="0.5",
+        **extra,
+    )
+    return env
+
+
+def start_service(env: dict[str, str], *args: str, log_path: Path) -> subprocess.Popen:
+    handle = open(log_path, "ab")  # noqa: SIM115 - closed by the caller via the process
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.oracle.service_support", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def main() -> None:
+    if not real_model_available():
+        from oracle.service import runtime
+
+        runtime.load_scorer = lambda settings: scorer_for(settings.model_path)
+    from oracle.service.__main__ import main as cli
+
+    cli()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,261 @@
+"""The oracle service against real contracts on anvil, in-process: signed application →
+request_score on-chain → the worker pushes → the score is readable on-chain with the model id.
+Also batching, requests that wait for an application, the LoanBook history, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+from web3 import Web3
+
+from oracle.service import commands, store
+from oracle.service import runtime as runtime_module
+from oracle.service.api import create_app
+from oracle.service.history import BorrowerHistory
+from oracle.service.runtime import Runtime
+from oracle.service.store import Push
+from oracle.service.worker import Worker
+from peerlend.deploy import load_params
+from peerlend.devchain import Anvil
+from tests.oracle.service_support import (
+    DAY,
+    ORACLE_INDEX,
+    ape_on,
+    deploy,
+    dev_account,
+    fields_for,
+    model_path,
+    oracle_contract,
+    request_score,
+    score_updates,
+    scorer_for,
+    settings_for,
+    signed_payload,
+)
+
+pytestmark = pytest.mark.anvil
+ORACLE_KEY = dev_account(ORACLE_INDEX).key.hex()
+THRESHOLDS = load_params("local")["grade_thresholds"]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("e2e")
+    with Anvil() as node:
+        record = deploy(node.url, directory)
+        model = model_path(tmp_path_factory.mktemp("model"))
+        settings = settings_for(node.url, directory, directory / "oracle.db", model, private_key=ORACLE_KEY)
+        runtime = Runtime.build(settings, scorer=scorer_for(model))
+        yield {
+            "anvil": node,
+            "dir": directory,
+            "record": record,
+            "w3": Web3(Web3.HTTPProvider(node.url)),
+            "runtime": runtime,
+            "worker": Worker(runtime),
+            "client": TestClient(create_app(runtime)),
+            "settings": settings,
+        }
+
+
+def apply(world, account, i: int, nonce: int = 1):
+    response = world["client"].post("/applications", json=signed_payload(account, fields_for(i), nonce=nonce))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def updates_for(world, address: str) -> list:
+    return [log for log in score_updates(world["w3"], world["record"]) if log.args.account == address]
+
+
+def test_application_to_onchain_score(world):
+    alice = dev_account(10)
+    assert apply(world, alice, 1)["stage"] == "awaiting_request"
+    # nothing is pushed for an application alone: the on-chain request triggers the push
+    assert world["worker"].run_once()["pushed"] is None
+    request_score(world["w3"], world["record"], alice)
+
+    result = world["worker"].run_once()
+    assert result["requests_added"] == 1 and result["pushed"].status == store.DONE
+
+    runtime = world["runtime"]
+    expected = runtime.scorer.score(alice.address, runtime.scorer.validate(fields_for(1)), BorrowerHistory())
+    oracle = oracle_contract(world["w3"], world["record"])
+    score, grade, model, updated_at, expires_at = oracle.functions.score_of(alice.address).call()
+    assert score == expected.score
+    assert "0x" + model.hex() == runtime.scorer.model_id
+    assert grade == next((g for g, t in enumerate(THRESHOLDS, start=1) if score >= t), 0)
+    assert expires_at - updated_at == world["settings"].ttl_seconds
+
+    (event,) = updates_for(world, alice.address)
+    status = world["client"].get(f"/applications/{alice.address}").json()
+    assert status["status"] == "scored" and status["score"] == score and status["grade"] == grade
+    assert status["tx_hash"] == "0x" + event.transactionHash.hex()
+    assert status["model_id"] == runtime.scorer.model_id
+    assert status["reasons"] == expected.reasons
+
+    # a further iteration pushes nothing more
+    assert world["worker"].run_once()["pushed"] is None
+    assert len(updates_for(world, alice.address)) == 1
+
+
+def test_several_requests_are_pushed_in_one_transaction(world):
+    people = [dev_account(i) for i in range(11, 16)]
+    for i, person in enumerate(people):
+        apply(world, person, i)
+        request_score(world["w3"], world["record"], person)
+    result = world["worker"].run_once()
+    assert result["requests_added"] == 5 and result["pushed"].status == store.DONE
+
+    events = [updates_for(world, p.address) for p in people]
+    assert all(len(e) == 1 for e in events)
+    assert len({e[0].transactionHash for e in events}) == 1  # one push_scores transaction
+    with store.session(world["runtime"].engine) as db:
+        push = db.get(Push, result["pushed"].push_id)
+    assert {e["account"] for e in push.entries} == {p.address for p in people}
+    assert push.tx_hash == "0x" + events[0][0].transactionHash.hex()
+
+
+def test_request_waits_for_its_application(world):
+    bob = dev_account(16)
+    request_score(world["w3"], world["record"], bob)
+    result = world["worker"].run_once()
+    assert result["requests_added"] == 1 and result["pushed"] is None
+    status = world["client"].get(f"/applications/{bob.address}").json()
+    assert (status["status"], status["stage"]) == ("pending", "needs_application")
+
+    assert apply(world, bob, 3)["stage"] == "queued"
+    assert world["worker"].run_once()["pushed"].status == store.DONE
+    assert len(updates_for(world, bob.address)) == 1
+
+    # a second on-chain request (nonce 2) is a new request: scored once more
+    request_score(world["w3"], world["record"], bob)
+    world["worker"].run_once()
+    assert len(updates_for(world, bob.address)) == 2
+    assert world["worker"].run_once()["pushed"] is None
+
+
+def test_duplicate_requests_of_one_account_share_one_push(world):
+    carol = dev_account(17)
+    apply(world, carol, 4)
+    request_score(world["w3"], world["record"], carol)
+    request_score(world["w3"], world["record"], carol)
+    result = world["worker"].run_once()
+    assert result["requests_added"] == 2
+    assert len(updates_for(world, carol.address)) == 1
+    assert world["client"].get(f"/applications/{carol.address}").json()["requests"] == 2
+
+
+def test_cli_score_prints_json_and_pushes(world, monkeypatch):
+    dave = dev_account(18)
+    apply(world, dave, 5)
+    settings = world["settings"]
+    for name in ("rpc_url", "db_url", "deployments_dir", "model_path", "confirmations"):
+        monkeypatch.setenv(f"PEERLEND_ORACLE_{name.upper()}", str(getattr(settings, name)))
+    monkeypatch.setenv("PEERLEND_ORACLE_PRIVATE_KEY", ORACLE_KEY)
+    monkeypatch.setattr(runtime_module, "load_scorer", lambda s: world["runtime"].scorer)
+
+    result = CliRunner().invoke(commands.score, ["--address", dave.address.lower()])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    assert shown["address"] == dave.address and 300 <= shown["score"] <= 850
+    assert shown["model_id"] == world["runtime"].scorer.model_id
+    assert updates_for(world, dave.address) == []  # no --push: nothing on-chain
+
+    result = CliRunner().invoke(commands.score, ["--address", dave.address, "--push"])
+    assert result.exit_code == 0, result.output
+    pushed = json.loads(result.output)
+    assert pushed["push_status"] == "done" and pushed["onchain"]["score"] == shown["score"]
+    assert pushed["onchain"]["model"] == shown["model_id"]
+    (event,) = updates_for(world, dave.address)
+    assert pushed["tx_hash"] == "0x" + event.transactionHash.hex()
+
+    missing = CliRunner().invoke(commands.score, ["--address", dev_account(19).address])
+    assert missing.exit_code == 1 and "no application" in missing.output
+
+
+def test_key_never_reaches_logs_or_output(world, caplog, capsys):
+    erin = dev_account(8)
+    with caplog.at_level(logging.DEBUG):
+        apply(world, erin, 6)
+        request_score(world["w3"], world["record"], erin)
+        assert world["worker"].run_once()["pushed"].status == store.DONE
+    captured = capsys.readouterr()
+    secret = ORACLE_KEY.lower().removeprefix("0x")
+    assert caplog.records
+    for text in (caplog.text, captured.out, captured.err):
+        assert secret not in text.lower()
+    database = (world["dir"] / "oracle.db").read_bytes()
+    assert secret.encode() not in database.lower() and bytes.fromhex(secret) not in database
+
+
+def test_repayment_history_from_loanbook_feeds_the_policy(world):
+    """Borrower 4 repays one installment on time and one late; borrower 6 defaults."""
+    record, w3 = world["record"], world["w3"]
+    unit = 10**6
+    with ape_on(world["anvil"].url):
+        from ape import accounts, chain, project
+
+        test = accounts.test_accounts
+        c = {name: getattr(project, name).at(entry["address"]) for name, entry in record["contracts"].items()}
+        token, book, identity, oracle = (
+            c["TestStablecoin"],
+            c["LoanBook"],
+            c["IdentityRegistry"],
+            c["CreditOracle"],
+        )
+        loans = {}
+        for index in (4, 5, 6):
+            token.mint(test[index], 100_000 * unit, sender=test[0])
+            token.approve(book.address, 2**256 - 1, sender=test[index])
+            identity.attest(
+                test[index], bytes([index]) * 32, chain.pending_timestamp + 3650 * DAY, sender=test[2]
+            )
+        oracle.push_scores(
+            [test[4].address, test[6].address], [700, 700], b"\x42" * 32, 300 * DAY, sender=test[3]
+        )
+        for borrower in (4, 6):
+            receipt = book.request_loan(
+                token.address, 1_000 * unit, 1_200, 3, 30 * DAY, 0, 7 * DAY, sender=test[borrower]
+            )
+            loans[borrower] = receipt.events.filter(book.LoanRequested)[0].loan_id
+            book.fund(loans[borrower], 1_000 * unit, sender=test[5])
+        chain.pending_timestamp += DAY
+        for borrower in (4, 6):
+            book.disburse(loans[borrower], sender=test[borrower])
+        start = book.loan(loans[4]).start
+        schedule = book.schedule(1_000 * unit, 1_200, 3, 30 * DAY, 0)
+        chain.pending_timestamp = start + 30 * DAY - 3600  # before the first due date
+        book.repay(loans[4], schedule[0].principal + schedule[0].interest, sender=test[4])
+        chain.pending_timestamp = start + 60 * DAY + 5 * DAY  # second installment 5 days late
+        book.repay(loans[4], schedule[1].principal + schedule[1].interest + 10 * unit, sender=test[4])
+        # borrower 6 never paid: 65 days after start its first installment is > 30 days past due
+        book.mark_default(loans[6], sender=test[5])
+        chain.mine()
+
+    borrower, defaulter = dev_account(4), dev_account(6)
+    for i, person in enumerate((borrower, defaulter)):
+        apply(world, person, 7 + i)
+        request_score(w3, record, person)
+    result = world["worker"].run_once()
+    with store.session(world["runtime"].engine) as db:
+        entries = {e["account"]: e for e in db.get(Push, result["pushed"].push_id).entries}
+    assert entries[borrower.address]["history"] == {
+        "loans": 1,
+        "repayments_on_time": 1,
+        "repayments_late": 1,
+        "defaults": 0,
+    }
+    assert entries[defaulter.address]["history"] == {
+        "loans": 1,
+        "repayments_on_time": 0,
+        "repayments_late": 0,
+        "defaults": 1,
+    }
+    scorer = world["runtime"].scorer
+    clean = scorer.score(defaulter.address, scorer.validate(fields_for(8)), BorrowerHistory())
+    assert entries[defaulter.address]["score"] < clean.score  # the policy penalises a default
