@@ -18,12 +18,23 @@ log = logging.getLogger(__name__)
 
 
 def load_scorer(settings: OracleSettings) -> Scorer:
-    from oracle.model import load_model
+    """The model artifact at PEERLEND_ORACLE_MODEL_PATH (its sha256 is the on-chain model id);
+    with PEERLEND_ORACLE_MODEL_ID set, any other artifact is refused before it is unpickled."""
+    try:
+        from oracle.model import load_model
+    except ImportError:  # the package's re-export; the function lives in oracle.model.artifact
+        from oracle.model.artifact import load_model
 
-    if not settings.model_path.exists():
+    if settings.model_path is None:
+        raise RuntimeError(
+            "set PEERLEND_ORACLE_MODEL_PATH to the model artifact (peerlend-oracle train prints it)"
+        )
+    if not settings.model_path.is_file():
         raise RuntimeError(
             f"no model artifact at {settings.model_path}; train one first (peerlend-oracle train)"
         )
+    if settings.model_id is not None:
+        return Scorer(load_model(settings.model_path, expected_id=settings.model_id))
     return Scorer(load_model(settings.model_path))
 
 

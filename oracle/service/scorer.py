@@ -51,14 +51,11 @@ class Scorer:
         return list(self.model.input_fields)
 
     def validate(self, fields: dict[str, Any]) -> dict[str, Any]:
-        """The model's inputs from `fields`; ValueError naming the field for anything unknown,
-        missing or invalid. Only what this returns is stored."""
-        unknown = sorted(set(fields) - set(self.input_fields))
-        if unknown:
-            raise ValueError(
-                f"unknown field {unknown[0]!r}: the model uses only {', '.join(self.input_fields)}"
-            )
-        return self.model.validate(dict(fields))
+        """The model's inputs from `fields`, or ValueError naming the bad field (unknown, missing
+        or invalid; the model decides). Only what this returns is stored: fields the model
+        accepts but does not use are dropped here."""
+        inputs = self.model.validate(dict(fields))
+        return {name: inputs[name] for name in self.input_fields if name in inputs}
 
     def score(self, account: str, fields: dict[str, Any], history: BorrowerHistory) -> Scored:
         result = self.model.score(fields)

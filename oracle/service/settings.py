@@ -43,7 +43,10 @@ class OracleSettings(BaseSettings):
 
     # storage and model
     db_url: str = Field("sqlite:///oracle.db", description="SQLAlchemy URL of the service database.")
-    model_path: Path = Field(ROOT / "oracle" / "artifacts" / "model.joblib", description="Model artifact.")
+    model_path: Path | None = Field(None, description="The model artifact (model-<sha12>.joblib); required.")
+    model_id: str | None = Field(
+        None, description="Expected model id (0x sha256 of the artifact); any other artifact is refused."
+    )
 
     # pushing
     batch_size: int = Field(64, ge=1, le=MAX_BATCH, description="Most accounts per push_scores transaction.")

@@ -41,12 +41,24 @@ def dev_account(index: int):
 # ---------------------------------------------------------------- model
 
 
-def real_model_available() -> bool:
+def _model_api():
+    """(load_model, train) of the real model package, or None while it has not landed."""
     try:
-        from oracle.model import load_model, train  # noqa: F401
+        try:
+            from oracle.model import load_model
+        except ImportError:
+            from oracle.model.artifact import load_model
+        try:
+            from oracle.model import train
+        except ImportError:
+            from oracle.model.train import train
     except ImportError:
-        return False
-    return True
+        return None
+    return load_model, train
+
+
+def real_model_available() -> bool:
+    return _model_api() is not None
 
 
 @dataclass
@@ -75,6 +87,9 @@ class StandInModel:
     model_id = hashlib.sha256(b"peerlend stand-in model v1").hexdigest()
 
     def validate(self, application: dict[str, Any]) -> dict[str, Any]:
+        for name in application:
+            if name not in fields_for(0):
+                raise ValueError(f"{name}: unknown field")
         out = {}
         for name in self.input_fields:
             if name not in application:
@@ -108,24 +123,35 @@ class StandInModel:
 
 
 def fields_for(i: int) -> dict[str, Any]:
-    """A plausible application (lending_club schema); i varies the numbers."""
+    """A plausible application: every field of the lending_club application schema (the model
+    keeps the ones it uses); i varies the numbers."""
     return {
         "funded_amnt": 10_000 + 500 * i,
-        "term": "term_36",
+        "term": "term_36" if i % 3 else "term_60",
+        "verification_status": ("Verified", "Source_Verified", "Not_Verified")[i % 3],
         "annual_inc": 60_000.0 + 5_000 * i,
         "emp_length": "emp_5",
         "delinq_2yrs": i % 2,
-        "inq_last_6mths": 1,
+        "inq_last_6mths": i % 3,
         "revol_util": 35.5 + i,
-        "verification_status": "Verified",
+        "acc_now_delinq": 0,
+        "open_il_6m": 1,
+        "open_il_12m": i % 2,
+        "open_il_24m": 1 + i % 3,
+        "total_bal_il": 12_000 + 1_000 * i,
+        "all_util": 40.0 + i,
+        "inq_fi": i % 2,
+        "inq_last_12m": 1 + i % 4,
+        "delinq_amnt": 0.0,
+        "num_il_tl": 4,
+        "total_il_high_credit_limit": 30_000,
     }
 
 
 def model_path(directory: Path) -> Path:
     """A model artifact in `directory`: the real model trained there, or a stand-in marker."""
     if real_model_available():
-        from oracle.model import train
-
+        _, train = _model_api()
         return Path(train(directory))
     path = directory / "stand-in-model.json"
     path.write_text(json.dumps({"stand_in": StandInModel.model_id}))
@@ -136,8 +162,7 @@ def scorer_for(path: Path):
     from oracle.service.scorer import Scorer
 
     if real_model_available():
-        from oracle.model import load_model
-
+        load_model, _ = _model_api()
         return Scorer(load_model(path))
     return Scorer(StandInModel())
 

@@ -53,7 +53,8 @@ def test_signed_application_is_stored_minimally_and_reported(api, scorer):
     with store.session(engine) as db:
         row = db.get(Application, ALICE.address)
         submission = db.exec(select(Submission)).one()
-    assert set(row.fields) <= set(scorer.input_fields)
+    # only the model's inputs are kept, not every field the applicant sent
+    assert set(row.fields) == set(scorer.input_fields) and len(row.fields) < len(fields)
     assert row.fields == scorer.validate(fields)
     assert submission.nonce == 1 and submission.fields_hash == row.fields_hash
     # lower-case address in the URL works too; unknown address is 404
@@ -70,12 +71,13 @@ def test_personal_sign_scheme_is_accepted(api):
     assert counts(engine) == (1, 1)
 
 
-def test_newer_application_replaces_the_old_one(api):
+def test_newer_application_replaces_the_old_one(api, scorer):
     client, engine = api
     assert client.post("/applications", json=signed_payload(ALICE, fields_for(1), nonce=1)).status_code == 201
     assert client.post("/applications", json=signed_payload(ALICE, fields_for(3), nonce=2)).status_code == 201
     with store.session(engine) as db:
-        assert db.get(Application, ALICE.address).fields["funded_amnt"] == fields_for(3)["funded_amnt"]
+        assert db.get(Application, ALICE.address).fields == scorer.validate(fields_for(3))
+    assert scorer.validate(fields_for(3)) != scorer.validate(fields_for(1))
     assert counts(engine) == (1, 2)
 
 
@@ -92,13 +94,13 @@ def _tamper(payload, **changes):
         ("stale", 400, "stale"),
         ("future", 400, "in the future"),
         ("bad_field", 422, "revol_util"),
-        ("missing_field", 422, "annual_inc"),
-        ("unknown_field", 422, "unknown field 'full_name'"),
+        ("missing_field", 422, "missing"),
+        ("unknown_field", 422, "full_name"),
         ("bad_address", 422, "not an address"),
         ("negative_nonce", 422, "nonce"),
     ],
 )
-def test_bad_submissions_are_refused_and_nothing_is_stored(api, case, status, message):
+def test_bad_submissions_are_refused_and_nothing_is_stored(api, scorer, case, status, message):
     client, engine = api
     fields = fields_for(1)
     now = int(time.time())
@@ -116,7 +118,9 @@ def test_bad_submissions_are_refused_and_nothing_is_stored(api, case, status, me
     elif case == "bad_field":
         payload = signed_payload(ALICE, {**fields, "revol_util": "lots"}, nonce=1)
     elif case == "missing_field":
-        payload = signed_payload(ALICE, {k: v for k, v in fields.items() if k != "annual_inc"}, nonce=1)
+        needed = scorer.input_fields[0]
+        payload = signed_payload(ALICE, {k: v for k, v in fields.items() if k != needed}, nonce=1)
+        message = f"{needed}: missing"
     elif case == "unknown_field":
         payload = signed_payload(ALICE, {**fields, "full_name": "Alice Example"}, nonce=1)
     elif case == "bad_address":
