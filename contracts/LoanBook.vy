@@ -150,6 +150,7 @@ struct DefaultRecord:
     debt: uint256  # what the borrower owed when the loan defaulted
     cover: uint256  # what the reserve paid noteholders
     recovered: uint256  # what the borrower has paid since
+    principal: uint256  # principal outstanding at default; counts in exposure until recovered
 
 
 struct Note:
@@ -873,7 +874,9 @@ def mark_default(loan_id: uint256):
             loan's default threshold past due; anyone may call it. The
             borrower's debt is frozen at principal outstanding + interest to
             date + penalties, and the risk reserve pays noteholders
-            min(reserve, coverage_bps x principal outstanding).
+            min(reserve, coverage_bps x principal outstanding). The unpaid
+            principal keeps counting in the borrower's exposure until the
+            debt is fully recovered.
     @param loan_id The loan id.
     """
     record: Loan = self._loans[loan_id]
@@ -891,9 +894,8 @@ def mark_default(loan_id: uint256):
 
     self.reserve[record.token] -= cover
     self.held[record.token] += cover
-    self.exposure[record.borrower][record.token] -= principal
     self._ledgers[loan_id] = self._credit_notes(state, record.principal, cover)
-    self._defaults[loan_id] = DefaultRecord(debt=debt, cover=cover, recovered=0)
+    self._defaults[loan_id] = DefaultRecord(debt=debt, cover=cover, recovered=0, principal=principal)
     self._loans[loan_id].status = DEFAULTED
     log LoanDefaulted(loan_id=loan_id, debt=debt, principal_outstanding=principal, cover=cover)
 
@@ -1295,6 +1297,9 @@ def _recover(loan_id: uint256, record: Loan, amount: uint256) -> uint256:
     to_reserve: uint256 = take - to_notes
 
     self._defaults[loan_id].recovered = debt.recovered + take
+    if debt.recovered + take == debt.debt:
+        # Unpaid defaulted principal keeps counting against the borrower's cap until recovered.
+        self.exposure[record.borrower][record.token] -= debt.principal
     self._ledgers[loan_id] = self._credit_notes(self._ledgers[loan_id], record.principal, to_notes)
     self.held[record.token] += to_notes
     self.reserve[record.token] += to_reserve

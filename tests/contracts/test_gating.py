@@ -267,3 +267,26 @@ def test_compromised_oracle_moves_no_money(book, gates, active_loan, borrower, s
 
 def test_model_id_is_recorded_with_each_score(gates, borrower):
     assert gates.oracle.score_of(borrower).model == MODEL_ID
+
+
+def test_defaulted_principal_counts_against_the_cap_until_recovered(book, gates, stablecoin, newcomer, lenders):
+    gates.verify(newcomer)
+    gates.score(newcomer, 600)  # grade D: 5,000 per loan, 10,000 outstanding
+    loan_id = request(book, stablecoin, newcomer, principal=5_000 * UNIT, apr_bps=1_200)
+    with boa.env.prank(lenders[0]):
+        book.fund(loan_id, 5_000 * UNIT)
+    boa.env.time_travel(seconds=DEFAULT_TERMS.review_seconds)
+    book.disburse(loan_id)
+    boa.env.time_travel(seconds=30 * DAY + DEFAULT_TERMS.default_after_seconds + 1)
+    book.mark_default(loan_id)
+    assert book.exposure(newcomer, stablecoin.address) == 5_000 * UNIT
+    request(book, stablecoin, newcomer, principal=5_000 * UNIT, apr_bps=1_200)  # up to the cap...
+    with boa.reverts("loanbook: over exposure cap"):
+        request(book, stablecoin, newcomer, principal=1, apr_bps=1_200)  # ...and no further
+    with boa.env.prank(newcomer):
+        book.repay(loan_id, 100 * UNIT)
+    assert book.exposure(newcomer, stablecoin.address) == 10_000 * UNIT  # partly recovered: still counted
+    with boa.env.prank(newcomer):
+        book.repay_in_full(loan_id)
+    assert book.exposure(newcomer, stablecoin.address) == 5_000 * UNIT
+    assert book.default_record(loan_id).principal == 5_000 * UNIT
