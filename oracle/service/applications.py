@@ -167,7 +167,7 @@ def status_of(engine: Engine, address: str) -> dict | None:
         "scored_at": app.scored_at if app else None,
         "application_received_at": app.received_at if app else None,
         "requests": requests,
-        "error": request.error if request is not None and request.status == store.FAILED else None,
+        "error": request.error if request is not None and request.status != store.DONE else None,
     }
     if stage == "pushing" and push is not None:
         out["pending_tx_hash"] = push.tx_hashes[-1]

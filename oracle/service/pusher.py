@@ -392,14 +392,14 @@ class Pusher:
             return db.get(Push, push_id).status
 
     def _fail_requests(self, request_ids: list[int], failures: dict[str, str]) -> None:
+        """Requests whose stored application cannot be scored (e.g. the model now needs a field
+        it lacks) wait for a new application instead of blocking the queue."""
         with store.session(self.engine) as db:
             for request in db.exec(select(ScoreRequest).where(col(ScoreRequest.id).in_(request_ids))).all():
                 if request.account in failures and request.status == store.QUEUED:
-                    request.status, request.error, request.updated_at = (
-                        store.FAILED,
-                        failures[request.account],
-                        store.now(),
-                    )
+                    request.status = store.NEEDS_APPLICATION
+                    request.error = failures[request.account]
+                    request.updated_at = store.now()
                     db.add(request)
         for account, reason in failures.items():
-            log.warning("request for %s failed: %s", account, reason)
+            log.warning("request for %s waits for a new application: %s", account, reason)

@@ -20,10 +20,7 @@ log = logging.getLogger(__name__)
 def load_scorer(settings: OracleSettings) -> Scorer:
     """The model artifact at PEERLEND_ORACLE_MODEL_PATH (its sha256 is the on-chain model id);
     with PEERLEND_ORACLE_MODEL_ID set, any other artifact is refused before it is unpickled."""
-    try:
-        from oracle.model import load_model
-    except ImportError:  # the package's re-export; the function lives in oracle.model.artifact
-        from oracle.model.artifact import load_model
+    from oracle.model import load_model
 
     if settings.model_path is None:
         raise RuntimeError(

@@ -70,15 +70,17 @@ def scan_requests(chain: Chain, engine: Engine) -> int:
 
 
 def promote_waiting(engine: Engine, account: str | None = None) -> int:
-    """Queues `needs_application` requests whose account now has an application."""
+    """Queues `needs_application` requests whose account now has an application (for a request
+    that failed to score, an application received after the failure)."""
     with store.session(engine) as db:
         query = select(ScoreRequest).where(ScoreRequest.status == store.NEEDS_APPLICATION)
         if account is not None:
             query = query.where(ScoreRequest.account == account)
         promoted = 0
         for request in db.exec(query).all():
-            if db.get(Application, request.account) is not None:
-                request.status, request.updated_at = store.QUEUED, store.now()
+            app = db.get(Application, request.account)
+            if app is not None and (request.error is None or app.received_at >= request.updated_at):
+                request.status, request.error, request.updated_at = store.QUEUED, None, store.now()
                 db.add(request)
                 promoted += 1
     if promoted:

@@ -1,20 +1,14 @@
-"""Shared helpers of the oracle service tests (tests/oracle/test_service_*.py).
-
-Also a launcher: `python -m tests.oracle.service_support serve ...` runs the service CLI in a
-subprocess exactly as `python -m oracle.service` does, except that it swaps in the stand-in
-model below when the real model package (oracle.model) is not available.
-"""
+"""Shared helpers of the oracle service tests (tests/oracle/test_service_*.py): the real
+credit model trained once, contracts deployed with peerlend.deploy on an anvil, signed
+applications, and the service as a subprocess (`python -m oracle.service`)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,87 +33,6 @@ def dev_account(index: int):
 
 
 # ---------------------------------------------------------------- model
-
-
-def _model_api():
-    """(load_model, train) of the real model package, or None while it has not landed."""
-    try:
-        try:
-            from oracle.model import load_model
-        except ImportError:
-            from oracle.model.artifact import load_model
-        try:
-            from oracle.model import train
-        except ImportError:
-            from oracle.model.train import train
-    except ImportError:
-        return None
-    return load_model, train
-
-
-def real_model_available() -> bool:
-    return _model_api() is not None
-
-
-@dataclass
-class _Result:
-    score: int
-    grade: int
-    pd: float
-    reasons: list[str] = field(default_factory=list)
-    model_id: str = ""
-
-
-class StandInModel:
-    """Used ONLY when oracle.model has not landed: implements the promised CreditModel API on
-    a few lending_club fields, deterministically."""
-
-    input_fields = (
-        "funded_amnt",
-        "term",
-        "annual_inc",
-        "emp_length",
-        "delinq_2yrs",
-        "inq_last_6mths",
-        "revol_util",
-        "verification_status",
-    )
-    model_id = hashlib.sha256(b"peerlend stand-in model v1").hexdigest()
-
-    def validate(self, application: dict[str, Any]) -> dict[str, Any]:
-        for name in application:
-            if name not in fields_for(0):
-                raise ValueError(f"{name}: unknown field")
-        out = {}
-        for name in self.input_fields:
-            if name not in application:
-                raise ValueError(f"{name}: missing")
-            value = application[name]
-            if name in ("term", "emp_length", "verification_status"):
-                if not isinstance(value, str) or not value:
-                    raise ValueError(f"{name}: must be a non-empty string")
-            elif not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-                raise ValueError(f"{name}: must be a non-negative number")
-            out[name] = value
-        if out["term"] not in ("term_36", "term_60"):
-            raise ValueError("term: must be term_36 or term_60")
-        return out
-
-    def score(self, application: dict[str, Any]) -> _Result:
-        a = self.validate(application)
-        points = 600 + min(150, a["annual_inc"] / 1000) - 40 * a["delinq_2yrs"] - 10 * a["inq_last_6mths"]
-        points -= a["revol_util"] / 2
-        score = int(max(300, min(850, round(points))))
-        grade = next((g for g, t in enumerate((740, 680, 620, 560, 500), start=1) if score >= t), 0)
-        reasons = ["revol_util high"] if a["revol_util"] > 60 else []
-        return _Result(
-            score, grade, round(1 / (1 + 2.718 ** ((score - 600) / 50)), 4), reasons, self.model_id
-        )
-
-    def adjust(self, result: _Result, history) -> _Result:
-        delta = 5 * history.repayments_on_time - 25 * history.repayments_late - 150 * history.defaults
-        score = int(max(300, min(850, result.score + delta)))
-        return _Result(score, result.grade, result.pd, list(result.reasons), result.model_id)
 
 
 def fields_for(i: int) -> dict[str, Any]:
@@ -149,22 +62,18 @@ def fields_for(i: int) -> dict[str, Any]:
 
 
 def model_path(directory: Path) -> Path:
-    """A model artifact in `directory`: the real model trained there, or a stand-in marker."""
-    if real_model_available():
-        _, train = _model_api()
-        return Path(train(directory))
-    path = directory / "stand-in-model.json"
-    path.write_text(json.dumps({"stand_in": StandInModel.model_id}))
-    return path
+    """The real credit model trained into `directory` (oracle.model caches identical runs, so
+    only the first call of a machine fits it)."""
+    from oracle.model import train
+
+    return Path(train(directory))
 
 
 def scorer_for(path: Path):
+    from oracle.model import load_model
     from oracle.service.scorer import Scorer
 
-    if real_model_available():
-        load_model, _ = _model_api()
-        return Scorer(load_model(path))
-    return Scorer(StandInModel())
+    return Scorer(load_model(path))
 
 
 # ---------------------------------------------------------------- chain
@@ -270,23 +179,9 @@ def service_env(anvil_url: str, deployments_dir: Path, db: Path, model: Path, **
 def start_service(env: dict[str, str], *args: str, log_path: Path) -> subprocess.Popen:
     handle = open(log_path, "ab")  # noqa: SIM115 - closed by the caller via the process
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.oracle.service_support", *args],
+        [sys.executable, "-m", "oracle.service", *args],
         cwd=ROOT,
         env=env,
         stdout=handle,
         stderr=subprocess.STDOUT,
     )
-
-
-def main() -> None:
-    if not real_model_available():
-        from oracle.service import runtime
-
-        runtime.load_scorer = lambda settings: scorer_for(settings.model_path)
-    from oracle.service.__main__ import main as cli
-
-    cli()
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -6,18 +6,20 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
+from sqlmodel import select
 from web3 import Web3
 
-from oracle.service import commands, store
+from oracle.service import commands, faults, store
 from oracle.service import runtime as runtime_module
 from oracle.service.api import create_app
 from oracle.service.history import BorrowerHistory
 from oracle.service.runtime import Runtime
-from oracle.service.store import Push
+from oracle.service.store import Application, Push
 from oracle.service.worker import Worker
 from peerlend.deploy import load_params
 from peerlend.devchain import Anvil
@@ -176,6 +178,93 @@ def test_cli_score_prints_json_and_pushes(world, monkeypatch):
 
     missing = CliRunner().invoke(commands.score, ["--address", dev_account(19).address])
     assert missing.exit_code == 1 and "no application" in missing.output
+
+
+def test_unscorable_application_waits_for_a_new_one(world):
+    """A stored application the model can no longer score (here: an input field missing, as
+    after a model change) does not block the queue: the request waits for a new application."""
+    frank = dev_account(9)
+    scorer = world["runtime"].scorer
+    inputs = scorer.validate(fields_for(9))
+    del inputs[scorer.input_fields[0]]
+    with store.session(world["runtime"].engine) as db:
+        db.add(
+            Application(
+                address=frank.address,
+                fields_json=json.dumps(inputs),
+                fields_hash="0x" + "00" * 32,
+                nonce=1,
+                issued_at=0,
+                scheme="eip712",
+                received_at=0,
+            )
+        )
+    request_score(world["w3"], world["record"], frank)
+    assert world["worker"].run_once()["pushed"] is None
+    status = world["client"].get(f"/applications/{frank.address}").json()
+    assert status["stage"] == "needs_application" and scorer.input_fields[0] in status["error"]
+    assert world["worker"].run_once()["pushed"] is None  # not retried with the same application
+
+    assert apply(world, frank, 9, nonce=2)["stage"] == "queued"
+    assert world["worker"].run_once()["pushed"].status == store.DONE
+    assert len(updates_for(world, frank.address)) == 1
+
+
+def test_push_whose_nonce_was_taken_is_dropped_and_pushed_again(world, monkeypatch):
+    """Crash after persisting a signed push; meanwhile the oracle key's nonce is used by another
+    transaction. The push can never be mined: it is dropped and its requests pushed anew."""
+    grace = dev_account(7)
+    apply(world, grace, 10)
+    request_score(world["w3"], world["record"], grace)
+
+    class Crash(Exception):
+        pass
+
+    def crash(name):
+        if name == "after_persist":
+            raise Crash
+
+    monkeypatch.setattr(faults, "checkpoint", crash)
+    with pytest.raises(Crash):
+        world["worker"].run_once()
+    monkeypatch.undo()
+    w3, oracle_address = world["w3"], dev_account(ORACLE_INDEX).address
+    w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_transaction({"from": oracle_address, "to": oracle_address, "value": 0})
+    )
+
+    world["worker"].run_once()
+    with store.session(world["runtime"].engine) as db:
+        rows = db.exec(select(Push).order_by(Push.id.desc())).all()[:2]
+    assert [r.status for r in rows] == [store.DONE, store.DROPPED]
+    assert rows[1].tx_nonce < rows[0].tx_nonce
+    assert len(updates_for(world, grace.address)) == 1
+
+
+def test_unmined_push_is_replaced_with_higher_fees_and_lands_once(world, monkeypatch):
+    heidi = dev_account(1)
+    apply(world, heidi, 11)
+    request_score(world["w3"], world["record"], heidi)
+    settings = world["runtime"].settings
+    monkeypatch.setattr(settings, "receipt_wait_seconds", 0)
+    monkeypatch.setattr(settings, "replace_after_seconds", 0.01)
+    w3 = world["w3"]
+    w3.provider.make_request("evm_setAutomine", [False])
+    try:
+        result = world["worker"].run_once()
+        assert result["pushed"].status == store.SENT
+        time.sleep(1.1)  # sent_at has one-second resolution
+        assert world["worker"].pusher.reconcile() is not None  # still open, now replaced
+    finally:
+        w3.provider.make_request("evm_setAutomine", [True])
+    w3.provider.make_request("evm_mine", [])
+    assert world["worker"].pusher.reconcile() is None
+    with store.session(world["runtime"].engine) as db:
+        push = db.get(Push, result["pushed"].push_id)
+    assert push.status == store.DONE and len(push.tx_hashes) >= 2  # re-signed at least once
+    assert push.tx_hash in push.tx_hashes[1:]  # a replacement landed, not the original
+    (event,) = updates_for(world, heidi.address)  # and only one of the attempts executed
+    assert "0x" + event.transactionHash.hex() == push.tx_hash
 
 
 def test_key_never_reaches_logs_or_output(world, caplog, capsys):
