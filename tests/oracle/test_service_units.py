@@ -123,12 +123,18 @@ def test_documented_test_vector():
     assert canonical_json(FIELDS) == '{"annual_inc":72000,"term":"term_36"}'
     assert "0x" + fields_hash(FIELDS).hex() == DOC_FIELDS_HASH
     assert signing.sign(ALICE, "eip712", 31337, FIELDS, 7, 1_700_000_000) == DOC_EIP712_SIGNATURE
+    assert signing.sign(ALICE, "eip191", 31337, FIELDS, 7, 1_700_000_000) == DOC_EIP191_SIGNATURE
+    assert ALICE.address == "0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A"
 
 
 DOC_FIELDS_HASH = "0xabc4e6e83a8de7f71083f77d9e088bf27c58fb65a825207848340fd7a085e40e"
 DOC_EIP712_SIGNATURE = (
     "0x0dcd24f1ebf92b1b6f6cdd222697c47f409189064e4530666af0a568fbc35463"
     "25b5761328acf0a9b23620a469b6f470498c2dee846524eb5aea6c2a79fcd2581c"
+)
+DOC_EIP191_SIGNATURE = (
+    "0x3f6734f52c7d76c4e5d32fb7fdb151877c5faa5486e8b500211857d481da0a0c"
+    "6f31e72dfcbad60e3e3e0a07ab30ae826eaa5c74253436669a5d00c17663ea591b"
 )
 
 
