@@ -91,7 +91,7 @@ def serve(host: str | None, port: int | None, api: bool, worker: bool, log_level
 @click.option("--push", is_flag=True, help="Also push the score on-chain (needs the oracle key).")
 @click.option("--log-level", default="WARNING", show_default=True)
 def score(address: str, push: bool, log_level: str) -> None:
-    """Score ADDRESS from its stored application and print JSON; --push also pushes it."""
+    """Score --address from its stored application and print JSON; --push also pushes it."""
     from oracle.service import store
     from oracle.service.applications import GRADE_LETTERS, Rejected, checksum
     from oracle.service.history import read_histories
