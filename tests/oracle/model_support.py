@@ -1,0 +1,80 @@
+"""Helpers of the credit-model tests (tests/oracle/test_model_*.py): application strategies
+and sample applications. The fixtures are in tests/oracle/conftest.py."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import strategies as st
+
+from oracle.model.data import APPLICATION_SCHEMA
+
+
+def application_strategy(names=None):
+    """Random valid applications over the whole schema (or the fields in `names`)."""
+    fields = {}
+    for spec in APPLICATION_SCHEMA:
+        if names is not None and spec.name not in names:
+            continue
+        if spec.kind == "category":
+            fields[spec.name] = st.sampled_from(spec.choices)
+        elif spec.kind == "int":
+            fields[spec.name] = st.integers(int(spec.minimum), int(spec.maximum))
+        else:
+            fields[spec.name] = st.floats(spec.minimum, spec.maximum, allow_nan=False, allow_infinity=False)
+    return st.fixed_dictionaries(fields)
+
+
+#: A plausible applicant (lending_club spelling).
+TYPICAL = {
+    "funded_amnt": 12_000,
+    "term": "term_36",
+    "verification_status": "Source_Verified",
+    "annual_inc": 72_000.0,
+    "emp_length": "emp_5",
+    "delinq_2yrs": 0,
+    "inq_last_6mths": 1,
+    "revol_util": 48.5,
+    "acc_now_delinq": 0,
+    "open_il_6m": 2,
+    "open_il_12m": 1,
+    "open_il_24m": 2,
+    "total_bal_il": 21_000,
+    "all_util": 61.0,
+    "inq_fi": 1,
+    "inq_last_12m": 2,
+    "delinq_amnt": 0.0,
+    "num_il_tl": 7,
+    "total_il_high_credit_limit": 30_000,
+}
+
+
+def best_and_worst(model):
+    """Applications at every feature's best bin and at its worst bin (by points)."""
+    import numpy as np
+
+    best, worst = dict(TYPICAL), dict(TYPICAL)
+    card = model.scorecard
+    for i, feature in enumerate(card.features):
+        points = card.bin_points(i)[: feature.n_bins]  # regular bins only
+        for target, pick in ((best, int(np.argmax(points))), (worst, int(np.argmin(points)))):
+            target[feature.name] = _value_in_bin(feature, pick)
+    return best, worst
+
+
+def _value_in_bin(feature, index):
+    from oracle.model.data import EMP_LENGTH_YEARS, SCHEMA_BY_NAME
+
+    spec = SCHEMA_BY_NAME[feature.name]
+    if feature.kind == "categorical":
+        return feature.groups[index][0]
+    edges = [-math.inf, *feature.splits, math.inf]
+    lo, hi = max(edges[index], spec.minimum if spec.minimum is not None else 0), edges[index + 1]
+    if feature.name == "emp_length":
+        for label, years in EMP_LENGTH_YEARS.items():
+            if not math.isnan(years) and lo <= years < hi:
+                return label
+        raise AssertionError(f"no emp_length in [{lo}, {hi})")
+    value = math.ceil(lo) if spec.kind == "int" else lo
+    assert value < hi, (feature.name, lo, hi)
+    return value
