@@ -76,21 +76,21 @@ def make_cast(accounts) -> Cast:
 # Bo an average one, Cai a weak one; the model, not this script, decides their scores.
 APPLICATIONS = {
     "Ada": {
-        "funded_amnt": 3000, "term": "term_36", "addr_state": "CA", "verification_status": "Verified",
-        "annual_inc": 145000, "emp_length": "emp_10+", "delinq_2yrs": 0, "inq_last_6mths": 0,
+        "funded_amnt": 3000, "term": "term_36", "verification_status": "Verified",
+        "annual_inc": 145000, "emp_length": "emp_ge_10", "delinq_2yrs": 0, "inq_last_6mths": 0,
         "revol_util": 12.0, "acc_now_delinq": 0, "open_il_6m": 0, "open_il_12m": 0, "open_il_24m": 0,
         "total_bal_il": 0, "all_util": 15, "inq_fi": 0, "inq_last_12m": 0, "delinq_amnt": 0,
         "num_il_tl": 2, "total_il_high_credit_limit": 20000,
     },
     "Bo": {
-        "funded_amnt": 2000, "term": "term_36", "addr_state": "TX", "verification_status": "Source_Verified",
+        "funded_amnt": 2000, "term": "term_36", "verification_status": "Source_Verified",
         "annual_inc": 68000, "emp_length": "emp_5", "delinq_2yrs": 0, "inq_last_6mths": 1,
         "revol_util": 48.0, "acc_now_delinq": 0, "open_il_6m": 1, "open_il_12m": 1, "open_il_24m": 2,
         "total_bal_il": 18000, "all_util": 55, "inq_fi": 1, "inq_last_12m": 2, "delinq_amnt": 0,
         "num_il_tl": 6, "total_il_high_credit_limit": 30000,
     },
     "Cai": {
-        "funded_amnt": 1000, "term": "term_60", "addr_state": "NV", "verification_status": "Not_Verified",
+        "funded_amnt": 1000, "term": "term_60", "verification_status": "Not_Verified",
         "annual_inc": 31000, "emp_length": "emp_lt_1", "delinq_2yrs": 2, "inq_last_6mths": 4,
         "revol_util": 91.0, "acc_now_delinq": 0, "open_il_6m": 3, "open_il_12m": 4, "open_il_24m": 6,
         "total_bal_il": 42000, "all_util": 89, "inq_fi": 4, "inq_last_12m": 8, "delinq_amnt": 0,

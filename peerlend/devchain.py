@@ -19,6 +19,16 @@ TEST_MNEMONIC = "test test test test test test test test test test test junk"
 CHAIN_ID = 31337
 
 
+def anvil_binary() -> str | None:
+    """The anvil executable itself. node_modules/.bin/anvil is a Node wrapper that spawns it;
+    running the binary directly means stopping our process stops the chain, with no orphan."""
+    root = Path(__file__).resolve().parent.parent
+    for candidate in sorted(root.glob("node_modules/@foundry-rs/anvil-*/bin/anvil")):
+        if candidate.is_file():
+            return str(candidate)
+    return shutil.which("anvil")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -39,7 +49,7 @@ class Anvil:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 20.0) -> Anvil:
-        binary = shutil.which("anvil")
+        binary = anvil_binary()
         if binary is None:
             raise RuntimeError("anvil not found on PATH; run `make setup` (it installs @foundry-rs/anvil)")
         if not self.port:

@@ -15,16 +15,26 @@ MODEL_CACHE = Path(os.environ.get("PEERLEND_MODEL_DIR", ROOT / ".cache" / "model
 SCORE_TTL = 180 * 86_400
 
 
-def load_or_train_model(directory: Path = MODEL_CACHE):
-    """The newest artifact in `directory`, training one from the packaged data if none exists."""
-    from oracle.model import load_model, train
+def model_artifact(directory: Path = MODEL_CACHE) -> Path:
+    """The newest model artifact in `directory`, training one from the packaged data if none exists."""
+    from oracle.model import train
 
     artifacts = sorted(directory.glob("model-*.joblib"), key=lambda path: path.stat().st_mtime)
     if not artifacts:
         directory.mkdir(parents=True, exist_ok=True)
         train(directory)
         artifacts = sorted(directory.glob("model-*.joblib"), key=lambda path: path.stat().st_mtime)
-    return load_model(artifacts[-1])
+    return artifacts[-1]
+
+
+def load_or_train_model(directory: Path = MODEL_CACHE):
+    from oracle.model import load_model
+
+    return load_model(model_artifact(directory))
+
+
+if __name__ == "__main__":  # `python -m peerlend.scoring`: print the artifact path (make demo uses it)
+    print(model_artifact())
 
 
 def in_process(model=None):
@@ -42,5 +52,49 @@ def in_process(model=None):
         return {
             name: (record.score, record.grade, "0x" + record.model.hex()) for name, record in onchain.items()
         }
+
+    return score_applicants
+
+
+def via_service(url: str, timeout: float = 120.0):
+    """Scores through the running oracle service, the way a borrower's wallet does it:
+    a signed application over HTTP, then `request_score()` on-chain, then wait for the push."""
+
+    def score_applicants(story, names):
+        import time
+
+        import httpx
+        from eth_account import Account
+
+        from oracle.service.signing import sign
+        from peerlend.demo import APPLICATIONS
+
+        oracle = story.contracts["CreditOracle"]
+        chain_id = story.record["chain_id"]
+        before = {name: oracle.score_of(story.cast.borrowers[name].address).updated_at for name in names}
+        for nonce, name in enumerate(names, start=1):
+            borrower = story.cast.borrowers[name]
+            wallet = Account.from_key(borrower.private_key)
+            issued_at = int(time.time())
+            fields = APPLICATIONS[name]
+            body = {
+                "address": borrower.address,
+                "fields": fields,
+                "nonce": nonce,
+                "issued_at": issued_at,
+                "scheme": "eip712",
+                "signature": sign(wallet, "eip712", chain_id, fields, nonce, issued_at),
+            }
+            response = httpx.post(f"{url}/applications", json=body, timeout=30)
+            if response.status_code >= 400:
+                raise RuntimeError(f"oracle service refused {name}'s application: {response.text}")
+            oracle.request_score(sender=borrower)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            records = {name: oracle.score_of(story.cast.borrowers[name].address) for name in names}
+            if all(records[name].updated_at > before[name] for name in names):
+                return {name: (r.score, r.grade, "0x" + r.model.hex()) for name, r in records.items()}
+            time.sleep(0.5)
+        raise RuntimeError(f"the oracle service at {url} pushed no scores within {timeout:.0f} s")
 
     return score_applicants

@@ -25,7 +25,9 @@ def cli(summary_json):
     """Run the demo story on a local chain."""
     if chain.chain_id not in LOCAL_CHAIN_IDS:
         raise click.UsageError("the demo moves the chain's clock: run it on a local anvil only")
-    story = demo.run_story(accounts, chain, project, scoring.in_process(), echo=click.echo)
+    oracle_url = os.environ.get("PEERLEND_ORACLE_URL")
+    scorer = scoring.via_service(oracle_url) if oracle_url else scoring.in_process()
+    story = demo.run_story(accounts, chain, project, scorer, echo=click.echo)
     summary = demo.summarize(story)
     demo.print_summary(summary, echo=click.echo, api_url=os.environ.get("PEERLEND_API_URL"))
     if summary_json:

@@ -21,7 +21,37 @@ if command -v peerlend-indexer >/dev/null && python -c "import backend.api" 2>/d
     echo "== indexer API starting on $PEERLEND_API_URL (log: .run/api.log)"
 fi
 
+echo "== credit model (trained once from the packaged Lending Club data, then cached)"
+model_path="$(python -m peerlend.scoring | tail -n 1)"
+echo "   $model_path"
+rm -f .run/oracle.db
+# anvil test account 3 holds ORACLE_ROLE (deployments/params/local.json); a raw key is for local dev only.
+PEERLEND_ORACLE_RPC_URL="$APE_FOUNDRY_HOST" PEERLEND_ORACLE_MODEL_PATH="$model_path" \
+PEERLEND_ORACLE_DB_URL="sqlite:///$PWD/.run/oracle.db" PEERLEND_ORACLE_API_PORT="${PEERLEND_ORACLE_PORT:-8100}" \
+PEERLEND_ORACLE_PRIVATE_KEY=0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6 \
+    peerlend-oracle serve >.run/oracle.log 2>&1 &
+children+=($!)
+export PEERLEND_ORACLE_URL="http://127.0.0.1:${PEERLEND_ORACLE_PORT:-8100}"
+for _ in $(seq 1 120); do
+    if curl -fsS "$PEERLEND_ORACLE_URL/health" >/dev/null 2>&1; then break; fi
+    sleep 0.5
+done
+curl -fsS "$PEERLEND_ORACLE_URL/health" >/dev/null || { echo "oracle service did not start; see .run/oracle.log" >&2; exit 1; }
+echo "== oracle service on $PEERLEND_ORACLE_URL (log: .run/oracle.log)"
+
 ape run demo --network ethereum:local:foundry --summary-json .run/demo-summary.json 2>&1 | quiet
+
+if curl -fsS "$PEERLEND_API_URL/health" >/dev/null 2>&1; then
+    head_block=$(python -c "from web3 import Web3; print(Web3(Web3.HTTPProvider('$APE_FOUNDRY_HOST')).eth.block_number)")
+    for _ in $(seq 1 120); do
+        indexed=$(curl -fsS "$PEERLEND_API_URL/health" | python -c "import json,sys; print(json.load(sys.stdin).get('indexed_block') or 0)")
+        [ "$indexed" -ge "$head_block" ] && break
+        sleep 0.5
+    done
+    echo
+    echo "== what the indexer API discloses (GET $PEERLEND_API_URL/stats)"
+    curl -fsS "$PEERLEND_API_URL/stats" | python -m peerlend.stats_digest || true
+fi
 
 if [ "${#children[@]}" -gt 0 ]; then
     if [ -n "${PEERLEND_DEMO_NO_WAIT:-}" ]; then

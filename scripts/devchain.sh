@@ -11,7 +11,9 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     exit 1
 fi
 mkdir -p .run
-anvil --port "$port" --mnemonic "$mnemonic" --accounts 20 --balance 100000 \
+# The platform binary itself, not the Node wrapper in node_modules/.bin, so killing it stops the chain.
+anvil_bin="$(ls node_modules/@foundry-rs/anvil-*/bin/anvil 2>/dev/null | head -n 1 || true)"
+"${anvil_bin:-anvil}" --port "$port" --mnemonic "$mnemonic" --accounts 20 --balance 100000 \
     --chain-id 31337 --silent >.run/anvil.log 2>&1 &
 anvil_pid=$!
 trap 'kill "$anvil_pid" 2>/dev/null; wait "$anvil_pid" 2>/dev/null || true' EXIT INT TERM
