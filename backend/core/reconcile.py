@@ -118,7 +118,8 @@ def sql_balances(session: Session) -> dict[str, dict[str, int]]:
 
 def sql_exposure(session: Session) -> dict[tuple[str, str], int]:
     """The contract's `exposure`: principal of open (even past deadline, until recorded) and
-    funded loans, principal outstanding of active ones."""
+    funded loans, principal outstanding of active ones, and principal at default of defaulted
+    ones until the debt is fully recovered."""
     exposure: dict[tuple[str, str], int] = defaultdict(int)
     for loan in session.scalars(select(Loan)):
         key = (loan.borrower, loan.token)
@@ -126,6 +127,8 @@ def sql_exposure(session: Session) -> dict[tuple[str, str], int]:
             exposure[key] += loan.principal
         elif loan.status == "ACTIVE":
             exposure[key] += loan.principal_outstanding
+        elif loan.status == "DEFAULTED" and loan.recovered < loan.default_debt:
+            exposure[key] += loan.default_principal
         else:
             exposure[key] += 0
     return dict(exposure)
@@ -182,6 +185,7 @@ def reconcile(session: Session, w3: Web3, deployment: Deployment) -> Report:
         check("loan", loan.id, "default.debt", loan.default_debt, default[0])
         check("loan", loan.id, "default.cover", loan.default_cover, default[1])
         check("loan", loan.id, "default.recovered", loan.recovered, default[2])
+        check("loan", loan.id, "default.principal", loan.default_principal, default[3])
         due = due_now(loan, now)
         on_chain = call("amount_due", loan.id)
         outstanding = loan.principal_outstanding if loan.status == "ACTIVE" else 0

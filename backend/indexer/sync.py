@@ -167,7 +167,8 @@ class Indexer:
                 log.info("getLogs %d-%d failed (%s); range now %d blocks", start, end, exc, self.batch_blocks)
                 continue
             elapsed = time.monotonic() - began
-            if elapsed < 1.0 and len(logs) < 5_000:
+            full = end - start + 1 == self.batch_blocks
+            if full and elapsed < 1.0 and len(logs) < 5_000:
                 self.batch_blocks = min(settings.max_batch_blocks, self.batch_blocks * 2)
             elif elapsed > 5.0:
                 self.batch_blocks = max(settings.min_batch_blocks, self.batch_blocks // 2)
