@@ -22,6 +22,10 @@ def digest(stats: dict, prefix: str = "") -> list[str]:
         ):
             inner = ", ".join(f"{k} {v}" for k, v in value.items())
             lines.append(f"   {prefix}{key}: {inner}")
+        elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+            for item in value:
+                label = item.get("token") or item.get("id") or ""
+                lines.extend(digest(item, prefix=f"{prefix}{key}[{str(label)[:10]}] "))
         elif not isinstance(value, (dict, list)):
             lines.append(f"   {prefix}{key}: {value}")
     return lines
