@@ -1,0 +1,34 @@
+"""The vendored ABIs (backend/abi) are the compiled contracts' ABIs, byte for byte, so the
+indexer decodes what the contracts emit and its abi_hash equals the deployment record's."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend import abi
+from backend.indexer.deployment import load_deployment
+from peerlend.deployments import abi_hash
+
+
+@pytest.mark.parametrize("name", abi.INDEXED)
+def test_vendored_abi_is_the_compiled_abi(name):
+    from ape import project
+
+    compiled = [entry.model_dump(mode="json") for entry in getattr(project, name).contract_type.abi]
+    assert abi.load(name) == compiled, (
+        f"backend/abi/{name}.json is stale: run `ape compile && python -m backend.abi`"
+    )
+
+
+def test_everything_the_backend_uses_is_in_the_abi():
+    for name, kinds in abi.USED.items():
+        for kind, items in kinds.items():
+            for item in items:
+                assert abi.entry(name, kind, item)["name"] == item
+
+
+def test_deployment_record_matches_vendored_abi(chain):
+    deployment = load_deployment(chain.deployments_dir / "31337.json", 31337)
+    assert deployment.abi_mismatches == ()
+    for name in abi.INDEXED:
+        assert chain.record["contracts"][name]["abi_hash"] == abi_hash(abi.load(name))

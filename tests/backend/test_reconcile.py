@@ -1,0 +1,106 @@
+"""对账: zero mismatches after the lifecycle; planted SQL edits are caught, by the API and by
+`peerlend-indexer reconcile` (non-zero exit)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import text, update
+from sqlmodel import Session
+
+from backend.cli import main
+from backend.core.reconcile import reconcile
+from backend.db.models import Loan, Note, Token
+from backend.db.session import make_engine
+from backend.settings import get_settings
+from tests.backend.conftest import make_settings, sync_to_head
+
+
+def run_cli(chain, database_url: str, monkeypatch, *args):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("PEERLEND_RPC_URL", chain.url)
+    monkeypatch.setenv("PEERLEND_DEPLOYMENTS_DIR", str(chain.deployments_dir))
+    get_settings.cache_clear()
+    try:
+        return CliRunner().invoke(main, ["reconcile", *args])
+    finally:
+        get_settings.cache_clear()
+
+
+@pytest.fixture
+def own_db(chain, any_db):
+    """A database of its own (this test edits rows), indexed to the lifecycle's end."""
+    settings = make_settings(chain, any_db)
+    engine = make_engine(any_db)
+    indexer = sync_to_head(settings, engine)
+    return engine, indexer, any_db
+
+
+def test_clean_then_planted_mismatches(chain, own_db, monkeypatch):
+    engine, indexer, url = own_db
+    sc = chain.scenario
+    with Session(engine) as session:
+        report = reconcile(session, chain.w3, indexer.deployment)
+    assert report.ok and report.mismatches == []
+    assert sum(report.checked.values()) > 250
+
+    result = run_cli(chain, url, monkeypatch)
+    assert result.exit_code == 0, result.output
+    assert "0 mismatches" in result.output
+
+    # Plant: an active loan's principal outstanding, a claim that never happened, a reserve row.
+    active = sc.loans["overdue_45"]
+    with Session(engine) as session:
+        session.exec(update(Loan).where(Loan.id == active).values(principal_outstanding=1))
+        note = session.get(Note, sc.notes["unclaimed"])
+        note.claimed += 5
+        session.get(Token, sc.token).reserve += 7
+        session.commit()
+    with Session(engine) as session:
+        report = reconcile(session, chain.w3, indexer.deployment)
+    found = {(m.scope, m.key, m.field) for m in report.mismatches}
+    assert ("loan", str(active), "principal_outstanding") in found
+    assert ("exposure", f"{sc.borrower_a}/{sc.token}", "exposure") in found  # outstanding feeds exposure
+    assert ("note", str(sc.notes["unclaimed"]), "claimed") in found
+    assert ("note", str(sc.notes["unclaimed"]), "claimable") in found
+    assert ("token", sc.token, "held") in found  # recomputed from note rows
+    assert ("token", sc.token, "reserve (token row)") in found
+    wrong = next(m for m in report.mismatches if m.field == "principal_outstanding")
+    assert wrong.sql == 1 and wrong.chain == 2_000 * 10**6
+
+    result = run_cli(chain, url, monkeypatch)
+    assert result.exit_code == 1
+    assert f"MISMATCH loan {active} principal_outstanding: sql=1 chain=2000000000" in result.output
+    as_json = run_cli(chain, url, monkeypatch, "--json")
+    assert as_json.exit_code == 1 and '"ok": false' in as_json.output
+
+
+def test_planted_status_mismatch(chain, indexed, tmp_path):
+    """A loan row whose status was edited (REPAID → ACTIVE) is reported."""
+    settings, engine, indexer = indexed
+    path = tmp_path / "copy.db"
+    with sqlite3.connect(settings.database_url.split("///", 1)[1]) as source, sqlite3.connect(path) as target:
+        source.backup(target)  # WAL-safe copy
+    copy = make_engine(f"sqlite:///{path}")
+    with copy.begin() as conn:
+        conn.execute(
+            text("UPDATE loan SET status = 'ACTIVE' WHERE id = :id"), {"id": chain.scenario.loans["repaid"]}
+        )
+    with Session(copy) as session:
+        report = reconcile(session, chain.w3, indexer.deployment)
+    assert ("loan", str(chain.scenario.loans["repaid"]), "status") in {
+        (m.scope, m.key, m.field) for m in report.mismatches
+    }
+
+
+def test_reconcile_cli_without_chain(chain, tmp_path, monkeypatch):
+    monkeypatch.setenv("PEERLEND_RPC_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(main, ["reconcile"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2 and "cannot reconcile" in result.output
