@@ -15,7 +15,11 @@ from backend.core.views import AsOf, as_of
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
+    engine = request.app.state.engine
+    with Session(engine, expire_on_commit=False) as session:
+        if engine.dialect.name == "postgresql":
+            # One snapshot per request: an indexer commit mid-request cannot mix two states.
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         yield session
 
 

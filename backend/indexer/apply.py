@@ -42,6 +42,31 @@ def handles(contract: str, name: str):
     return register
 
 
+_CACHE = "peerlend.derived"
+
+
+def reset_cache(session: Session) -> None:
+    """Forget the rows cached by `get`/`add` (at every batch start, and after a rollback)."""
+    session.info.pop(_CACHE, None)
+
+
+def get(session: Session, model, key):
+    """`session.get` with a per-batch cache, so that rows added earlier in the batch are found
+    without flushing and hot rows (loans, tokens) are not reloaded."""
+    cache = session.info.setdefault(_CACHE, {})
+    row = cache.get((model, key))
+    if row is None:
+        row = session.get(model, key)
+        if row is not None:
+            cache[(model, key)] = row
+    return row
+
+
+def add(session: Session, row, key) -> None:
+    session.add(row)
+    session.info.setdefault(_CACHE, {})[(type(row), key)] = row
+
+
 def apply_event(session: Session, event: Event) -> None:
     handler = HANDLERS.get((event.contract, event.name))
     if handler is not None:
@@ -51,16 +76,19 @@ def apply_event(session: Session, event: Event) -> None:
 def replay(session: Session) -> int:
     """Deletes all derived rows and re-applies every stored event in chain order."""
     session.flush()
+    reset_cache(session)
     for table in DERIVED_TABLES:
         session.exec(delete(table))
     for stale in [obj for obj in session.identity_map.values() if isinstance(obj, DERIVED_TABLES)]:
         session.expunge(stale)
     count = 0
     query = select(Event).order_by(Event.block_number, Event.log_index).execution_options(yield_per=2_000)
-    for (event,) in session.execute(query):
-        apply_event(session, event)
-        count += 1
+    with session.no_autoflush:
+        for (event,) in session.execute(query):
+            apply_event(session, event)
+            count += 1
     session.flush()
+    reset_cache(session)
     return count
 
 
@@ -91,17 +119,17 @@ def _u(args: dict, key: str) -> int:
 
 
 def _loan(session: Session, args: dict) -> Loan:
-    loan = session.get(Loan, _u(args, "loan_id"))
+    loan = get(session, Loan, _u(args, "loan_id"))
     if loan is None:
         raise LookupError(f"event for unknown loan {args['loan_id']}")
     return loan
 
 
 def _token(session: Session, address: str) -> Token:
-    token = session.get(Token, address)
+    token = get(session, Token, address)
     if token is None:
         token = Token(address=address)
-        session.add(token)
+        add(session, token, address)
     return token
 
 
@@ -118,7 +146,8 @@ def _credit_notes(loan: Loan, amount: int) -> None:
 
 @handles("LoanBook", "LoanRequested")
 def _requested(session: Session, event: Event, args: dict) -> None:
-    session.add(
+    add(
+        session,
         Loan(
             id=_u(args, "loan_id"),
             borrower=args["borrower"],
@@ -134,10 +163,10 @@ def _requested(session: Session, event: Event, args: dict) -> None:
             status="OPEN",
             requested_at=event.block_timestamp,
             requested_block=event.block_number,
-        )
+        ),
+        _u(args, "loan_id"),
     )
     _token(session, args["token"])
-    session.flush()
 
 
 @handles("LoanBook", "LoanTerms")
@@ -153,12 +182,17 @@ def _funded(session: Session, event: Event, args: dict) -> None:
     amount = _u(args, "amount")
     loan.funded = _u(args, "total_funded")
     loan.lender_count += 1
-    note = session.get(Note, _u(args, "note_id"))
-    if note is None:
-        note = Note(id=_u(args, "note_id"), loan_id=loan.id, lender=args["lender"])
-        session.add(note)
-    note.loan_id, note.lender, note.amount, note.share = loan.id, args["lender"], amount, amount
-    note.funded_at, note.funded_block = event.block_timestamp, event.block_number
+    # Each funding mints a new note id: nothing to look up.
+    note = Note(
+        id=_u(args, "note_id"),
+        loan_id=loan.id,
+        lender=args["lender"],
+        amount=amount,
+        share=amount,
+        funded_at=event.block_timestamp,
+        funded_block=event.block_number,
+    )
+    add(session, note, note.id)
     _token(session, loan.token).held += amount
 
 
@@ -187,11 +221,11 @@ def _expired(session: Session, event: Event, args: dict) -> None:
 
 @handles("LoanBook", "NoteRefunded")
 def _refunded(session: Session, event: Event, args: dict) -> None:
-    note = session.get(Note, _u(args, "note_id"))
+    note = get(session, Note, _u(args, "note_id"))
     amount = _u(args, "amount")
     note.share = 0
     note.refunded = amount
-    loan = session.get(Loan, note.loan_id)
+    loan = get(session, Loan, note.loan_id)
     _token(session, loan.token).held -= amount
 
 
@@ -337,10 +371,10 @@ def _recovery(session: Session, event: Event, args: dict) -> None:
 
 @handles("LoanBook", "Claimed")
 def _claimed(session: Session, event: Event, args: dict) -> None:
-    note = session.get(Note, _u(args, "note_id"))
+    note = get(session, Note, _u(args, "note_id"))
     amount = _u(args, "amount")
     note.claimed += amount
-    loan = session.get(Loan, note.loan_id)
+    loan = get(session, Loan, note.loan_id)
     _token(session, loan.token).held -= amount
     session.add(
         Claim(
@@ -382,7 +416,7 @@ def _token_allowed(session: Session, event: Event, args: dict) -> None:
 
 @handles("LoanNote", "Transfer")
 def _note_transfer(session: Session, event: Event, args: dict) -> None:
-    note = session.get(Note, _u(args, "token_id"))
+    note = get(session, Note, _u(args, "token_id"))
     if note is None:  # LoanBook logs LoanFunded before it mints, so this cannot happen
         raise LookupError(f"Transfer of unknown note {args['token_id']}")
     sender, receiver = args["sender"], args["receiver"]
@@ -397,10 +431,10 @@ def _note_transfer(session: Session, event: Event, args: dict) -> None:
 
 
 def _identity(session: Session, address: str) -> Identity:
-    identity = session.get(Identity, address)
+    identity = get(session, Identity, address)
     if identity is None:
         identity = Identity(address=address)
-        session.add(identity)
+        add(session, identity, address)
     return identity
 
 

@@ -8,6 +8,7 @@ objects, arrays as lists.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from eth_abi import decode as abi_decode
@@ -31,6 +32,25 @@ class DecodedLog:
     log_index: int
 
 
+@lru_cache(maxsize=65_536)
+def checksum(address: str) -> str:
+    return to_checksum_address(address)
+
+
+# One 32-byte word each: decoded without eth_abi (the hot path of a backfill).
+WORD_TYPES = frozenset({"address", "bool", "bytes32", "bytes4"} | {f"uint{n}" for n in range(8, 257, 8)})
+
+
+def _word(kind: str, word: bytes) -> Any:
+    if kind == "address":
+        return "0x" + word[12:].hex()
+    if kind == "bool":
+        return word[-1] == 1
+    if kind.startswith("bytes"):
+        return word[: int(kind[5:])]
+    return int.from_bytes(word, "big")
+
+
 def _jsonify(value: Any, spec: dict[str, Any], accounts: set[str]) -> Any:
     kind = spec["type"]
     if kind.endswith("]"):
@@ -42,7 +62,7 @@ def _jsonify(value: Any, spec: dict[str, Any], accounts: set[str]) -> Any:
             for component, item in zip(spec["components"], value, strict=True)
         }
     if kind == "address":
-        address = to_checksum_address(value)
+        address = checksum(value)
         if int(address, 16):
             accounts.add(address)
         return address
@@ -68,7 +88,7 @@ class Decoder:
 
     @property
     def addresses(self) -> list[str]:
-        return [to_checksum_address(address) for address in self.names]
+        return [checksum(address) for address in self.names]
 
     def decode(self, log: dict[str, Any]) -> DecodedLog:
         address = log["address"].lower()
@@ -85,15 +105,22 @@ class Decoder:
             plain = [item for item in entry["inputs"] if not item.get("indexed")]
             values: dict[str, Any] = {}
             for item, topic in zip(indexed, topics[1:], strict=True):
-                (value,) = abi_decode([collapse_if_tuple(item)], bytes.fromhex(topic[2:]))
+                word = bytes.fromhex(topic[2:])
+                if item["type"] in WORD_TYPES:
+                    value = _word(item["type"], word)
+                else:
+                    (value,) = abi_decode([collapse_if_tuple(item)], word)
                 values[item["name"]] = _jsonify(value, item, accounts)
-            decoded = abi_decode([collapse_if_tuple(item) for item in plain], data)
+            if all(item["type"] in WORD_TYPES for item in plain) and len(data) == 32 * len(plain):
+                decoded = [_word(item["type"], data[32 * i : 32 * i + 32]) for i, item in enumerate(plain)]
+            else:
+                decoded = abi_decode([collapse_if_tuple(item) for item in plain], data)
             for item, value in zip(plain, decoded, strict=True):
                 values[item["name"]] = _jsonify(value, item, accounts)
             args = {item["name"]: values[item["name"]] for item in entry["inputs"]}
         return DecodedLog(
             contract=contract,
-            address=to_checksum_address(address),
+            address=checksum(address),
             name=name,
             args=args,
             accounts=frozenset(accounts),

@@ -21,13 +21,14 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlmodel import Session
 
 from backend.db.models import Block, Event, EventAccount, Note, SyncState
-from backend.indexer.apply import apply_event, replay
+from backend.indexer.apply import apply_event, get, replay, reset_cache
 from backend.indexer.decode import Decoder
 from backend.indexer.deployment import Deployment, DeploymentError, load_deployment
 from backend.indexer.rpc import Rpc, RpcError
@@ -193,51 +194,65 @@ class Indexer:
             if header is None or header["hash"] != item.block_hash:
                 raise InconsistentView(f"log in block {item.block_number} does not match the block's header")
 
+        reset_cache(session)
         notes = self._note_loans(session, decoded)
-        for number in sorted(numbers):
-            header = headers[number]
-            session.merge(
-                Block(
-                    number=number,
-                    hash=header["hash"],
-                    parent_hash=header["parent_hash"],
-                    timestamp=header["timestamp"],
-                )
-            )
-        events = [
-            Event(
-                chain_id=state.chain_id,
-                block_number=item.block_number,
-                block_hash=item.block_hash,
-                block_timestamp=headers[item.block_number]["timestamp"],
-                tx_hash=item.tx_hash,
-                tx_index=item.tx_index,
-                log_index=item.log_index,
-                address=item.address,
-                contract=item.contract,
-                name=item.name,
-                args=item.args,
-                loan_id=notes[i][0],
-                note_id=notes[i][1],
-            )
+        session.execute(
+            insert(Block),
+            [
+                {
+                    "number": n,
+                    "hash": headers[n]["hash"],
+                    "parent_hash": headers[n]["parent_hash"],
+                    "timestamp": headers[n]["timestamp"],
+                }
+                for n in sorted(numbers)
+            ],
+        )
+        rows = [
+            {
+                "chain_id": state.chain_id,
+                "block_number": item.block_number,
+                "block_hash": item.block_hash,
+                "block_timestamp": headers[item.block_number]["timestamp"],
+                "tx_hash": item.tx_hash,
+                "tx_index": item.tx_index,
+                "log_index": item.log_index,
+                "address": item.address,
+                "contract": item.contract,
+                "name": item.name,
+                "args": item.args,
+                "loan_id": notes[i][0],
+                "note_id": notes[i][1],
+            }
             for i, item in enumerate(decoded)
         ]
-        session.add_all(events)
-        session.flush()
-        for event, item in zip(events, decoded, strict=True):
-            session.add_all(
-                EventAccount(event_id=event.id, address=address) for address in sorted(item.accounts)
-            )
-            apply_event(session, event)
+        if rows:
+            # Ids are assigned here (the indexer is the only writer): deterministic, and no
+            # RETURNING round trip for bulk inserts.
+            first_id = (session.scalar(select(func.max(Event.id))) or 0) + 1
+            ids = list(range(first_id, first_id + len(rows)))
+            for event_id, row in zip(ids, rows, strict=True):
+                row["id"] = event_id
+            session.execute(insert(Event), rows)
+            accounts = [
+                {"event_id": event_id, "address": address}
+                for event_id, item in zip(ids, decoded, strict=True)
+                for address in sorted(item.accounts)
+            ]
+            if accounts:
+                session.execute(insert(EventAccount), accounts)
+            with session.no_autoflush:
+                for row in rows:
+                    apply_event(session, SimpleNamespace(**row))
         state.last_block = end
         state.last_block_hash = headers[end]["hash"]
         state.last_block_timestamp = headers[end]["timestamp"]
         session.exec(delete(Block).where(Block.number < end - self.settings.keep_block_hashes))
         session.commit()
         self.status.batches += 1
-        self.status.events += len(events)
+        self.status.events += len(rows)
         self.status.last_block = end
-        log.debug("indexed %d-%d: %d events", start, end, len(events))
+        log.debug("indexed %d-%d: %d events", start, end, len(rows))
 
     @staticmethod
     def _note_loans(session: Session, decoded) -> list[tuple[int | None, int | None]]:
@@ -255,7 +270,7 @@ class Indexer:
             if loan_id is None and note_id is not None:
                 loan_id = minted.get(note_id)
                 if loan_id is None:
-                    note = session.get(Note, note_id)
+                    note = get(session, Note, note_id)
                     loan_id = note.loan_id if note is not None else None
             out.append((loan_id, note_id))
         return out
