@@ -196,10 +196,22 @@ def stats(session: Session, now: int, token_filter: str | None = None) -> dict:
                 ),
             }
         )
+    by_status = dict.fromkeys(STATUSES, 0)
+    overdue = {name: 0 for name, _, _ in BUCKETS}
+    for loan in loans:
+        by_status[effective_status(loan, now)] += 1
+        bucket = _bucket(days_past_due(loan, now))
+        if bucket is not None:
+            overdue[bucket] += 1
+    disbursed = sum(by_status[status] for status in DISBURSED)
+    # Counts are comparable across tokens; amounts are only given per token, under "tokens".
     return {
         "borrowers": len({loan.borrower for loan in loans}),
         "lenders": len({note.lender for note in notes}),
         "noteholders": len({note.owner for note in notes if note.owner is not None}),
         "loans": len(loans),
+        "loans_by_status": by_status,
+        "overdue_loans": overdue,
+        "default_rate_by_count": _ratio(by_status["DEFAULTED"], disbursed),
         "tokens": per_token,
     }

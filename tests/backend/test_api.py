@@ -393,6 +393,9 @@ def test_stats_match_the_chain(client, chain, at):
     assert sum(row["requested"] for row in months) == 9
     assert sum(int(row["volume"]) for row in months) == int(token["volume"]["principal"])
     assert get(client, "/stats", token=sc.token)["tokens"] == body["tokens"]
+    assert body["loans_by_status"] == token["loans_by_status"]
+    assert body["overdue_loans"] == {"1-30": 1, "31-90": 1, "90+": 0}
+    assert body["default_rate_by_count"] == pytest.approx(1 / 4)
 
 
 def test_reconcile_endpoint(client):
