@@ -38,7 +38,9 @@ log = logging.getLogger("peerlend.indexer")
 
 
 class ReorgDetected(RuntimeError):
-    pass
+    def __init__(self, message: str, suspect_cursor: bool = False):
+        super().__init__(message)
+        self.suspect_cursor = suspect_cursor
 
 
 class InconsistentView(RpcError):
@@ -143,7 +145,7 @@ class Indexer:
                 except ReorgDetected as exc:
                     session.rollback()
                     log.warning("%s", exc)
-                    if self._check_reorg(session, state):
+                    if self._check_reorg(session, state, suspect_cursor=exc.suspect_cursor):
                         session.commit()
                     return False
                 batches += 1
@@ -185,7 +187,9 @@ class Indexer:
         if first is None or headers.get(end) is None:
             raise ReorgDetected(f"blocks {start}-{end} vanished while syncing")
         if state.last_block_hash is not None and first["parent_hash"] != state.last_block_hash:
-            raise ReorgDetected(f"block {start}'s parent is not the indexed block {state.last_block}")
+            raise ReorgDetected(
+                f"block {start}'s parent is not the indexed block {state.last_block}", suspect_cursor=True
+            )
         decoded = sorted(
             (self.decoder.decode(entry) for entry in logs), key=lambda d: (d.block_number, d.log_index)
         )
@@ -279,8 +283,10 @@ class Indexer:
     # Reorgs
     # ------------------------------------------------------------------
 
-    def _check_reorg(self, session: Session, state: SyncState) -> bool:
-        """Compares stored block hashes with the chain; rolls back to the common ancestor if they differ."""
+    def _check_reorg(self, session: Session, state: SyncState, suspect_cursor: bool = False) -> bool:
+        """Compares stored block hashes with the chain; rolls back to the common ancestor if they
+        differ. `suspect_cursor`: a batch found the cursor block's hash is not its successor's
+        parent; if the stored hashes all still match, the cursor block is rolled back anyway."""
         rows = session.scalars(
             select(Block).order_by(Block.number.desc()).limit(self.settings.reorg_window)
         ).all()
@@ -288,7 +294,11 @@ class Indexer:
             return False
         headers = self.rpc.get_headers([row.number for row in rows])
         if all(headers[row.number] is not None and headers[row.number]["hash"] == row.hash for row in rows):
-            return False
+            if not suspect_cursor:
+                return False
+            older = [row for row in rows if row.number < state.last_block]
+            self._rollback(session, state, older[0] if older else None)
+            return True
         self._rollback(session, state, self._find_ancestor(session, list(rows), headers))
         return True
 

@@ -225,3 +225,65 @@ def test_missing_deployment_record(chain, tmp_path):
     migrate(engine)
     with pytest.raises(DeploymentError, match="no deployment record"):
         Indexer(settings, engine).sync_once()
+
+
+def test_confirmations_keep_the_index_behind_head(chain, tmp_path):
+    settings = make_settings(chain, f"sqlite:///{tmp_path / 'conf.db'}", confirmations=5)
+    indexer = sync_to_head(settings)
+    assert indexer.status.last_block == chain.scenario.end_block - 5
+    assert indexer.status.head == chain.scenario.end_block
+
+
+def _corrupt_blocks(engine, above: int) -> None:
+    from sqlalchemy import update
+
+    with Session(engine) as session:
+        session.exec(update(Block).where(Block.number > above).values(hash="0x" + "ee" * 32))
+        session.commit()
+
+
+@pytest.mark.parametrize("fork_above", [40, -1])
+def test_deep_reorg_found_beyond_the_window(chain, indexed, tmp_path, fork_above):
+    """Stored hashes that no longer match, deeper than one reorg window: the ancestor is searched
+    page by page (window of 4); with no stored block matching, the index is rebuilt from start_block."""
+    _, reference, _ = indexed
+    settings = make_settings(
+        chain, f"sqlite:///{tmp_path / 'deep.db'}", reorg_window=4, batch_blocks=3, max_batch_blocks=3
+    )
+    engine = make_engine(settings.database_url)
+    indexer = sync_to_head(settings, engine)
+    with Session(engine) as session:
+        stored = sorted(session.scalars(select(Block.number)))
+        state = session.get(SyncState, 31337)
+        start = state.start_block
+    _corrupt_blocks(engine, fork_above)
+    indexer.run(exit_at_head=True)
+    expected = max((n for n in stored if n <= fork_above), default=start - 1)
+    assert indexer.status.reorgs == 1
+    assert indexer.status.last_reorg["to_block"] == expected
+    assert indexer.status.last_block == chain.scenario.end_block
+    assert dump(engine, skip=("block",)) == dump(reference, skip=("block",))
+
+
+def test_reorg_seen_by_a_batch_parent_check(chain, tmp_path):
+    """A reorg between the poll's hash check and the batch (the stored cursor hash is not the next
+    block's parent) rolls back instead of extending a stale branch."""
+    settings = make_settings(chain, f"sqlite:///{tmp_path / 'race.db'}")
+    engine = make_engine(settings.database_url)
+    indexer = sync_to_head(settings, engine)
+    with Session(engine) as session:
+        state = session.get(SyncState, 31337)
+        state.last_block_hash = "0x" + "ab" * 32  # as if the cursor block was replaced meanwhile
+        session.commit()
+    snapshot = chain.w3.provider.make_request("evm_snapshot", [])["result"]
+    try:
+        chain.w3.provider.make_request("evm_mine", [])
+        indexer.run(exit_at_head=True)
+        assert indexer.status.reorgs == 1
+        assert indexer.status.last_reorg["to_block"] < chain.scenario.end_block
+        assert indexer.status.last_block == chain.scenario.end_block + 1
+        with Session(engine) as session:
+            assert reconcile(session, chain.w3, indexer.deployment).mismatches == []
+    finally:
+        chain.w3.provider.make_request("evm_revert", [snapshot])
+    assert chain.w3.eth.block_number == chain.scenario.end_block
