@@ -1129,11 +1129,13 @@ def _installment_of(record: Loan, k: uint256, remaining: uint256) -> (uint256, u
 def _skip_settled(record: Loan, cursor: uint256, remaining: uint256) -> uint256:
     """
     @dev Moves the cursor past installments that owe nothing (interest-free
-         periods), so the cursor is always the oldest installment with money due.
+         periods, or the tail of a tiny annuity whose floors paid the principal
+         off early), so the cursor is always the oldest installment with money
+         due, and n + 1 once nothing is left.
     """
     k: uint256 = cursor
-    for _: uint256 in range(360):
-        if k >= record.installments:
+    for _: uint256 in range(361):
+        if k > record.installments:
             break
         part: uint256 = 0
         interest: uint256 = 0

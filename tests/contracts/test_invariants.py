@@ -30,17 +30,12 @@ stranger is never verified: it may fund token 1 only up to the lender KYC thresh
 
 Knobs (environment): PEERLEND_FUZZ_EXAMPLES (default 200), PEERLEND_FUZZ_STEPS (default 30),
 PEERLEND_FUZZ_SHRINK=0 (report failures unshrunk), PEERLEND_FUZZ_STATS=1 (print how often each
-path was taken; run with -s), PEERLEND_STRICT=1 (below).
+path was taken; run with -s).
 
-KNOWN BUG (reported, not fixed here), fully paid but ACTIVE: when floor rounding makes an
-EQUAL_INSTALLMENT schedule pay the principal off before the last installment (principals up to
-about n²/2 base units: ~320 for n = 24, ~74,000 for n = 360), the last installment is (0, 0);
-`_skip_settled` never skips the last one, so once the borrower has paid everything the loan
-stays ACTIVE, further `repay` reverts "nothing owed", and after the default threshold anyone can
-`mark_default` it with debt 0. By default the machine does not request such loans (the model
-knows the schedule in advance) so the other rules keep being explored; with PEERLEND_STRICT=1 it
-may request them and asserts the documented rule (the cursor moves past every installment with
-nothing to pay, so the loan is REPAID), and `test_known_bug_paid_off_loan_stays_active` runs.
+Regression (found by this machine): when floor rounding makes an EQUAL_INSTALLMENT schedule
+pay the principal off before the last installment (principals up to about n²/2 base units), the
+last installment is (0, 0); the cursor must move past it so the paid-off loan is REPAID
+(`test_paid_off_tiny_annuity_is_repaid`).
 
 (Later refunds of an expired loan used to revert "not refundable"; fixed upstream in ba5541b.
 The machine refunds every note of every expired loan.)
@@ -89,7 +84,6 @@ from tests.contracts.conftest import (
 )
 from tests.contracts.reference import annuity_payment, schedule_int
 
-STRICT = os.environ.get("PEERLEND_STRICT", "") == "1"
 EXAMPLES = int(os.environ.get("PEERLEND_FUZZ_EXAMPLES", "200"))
 STEPS = int(os.environ.get("PEERLEND_FUZZ_STEPS", "30"))
 # Shrinking a long failing run can take minutes; PEERLEND_FUZZ_SHRINK=0 reports it unshrunk.
@@ -517,9 +511,8 @@ class LoanBookMachine(RuleBasedStateMachine):
         funding: int,
     ):
         rows = schedule_int(principal, apr, n, period, method)
-        if not STRICT and rows[-1][1] + rows[-1][2] == 0:
-            event("skipped request: KNOWN BUG schedule")
-            return None
+        if rows[-1][1:] == (0, 0):
+            event("request: schedule paid off before its last installment")
         # The KYC attester and the oracle service keep borrowers onboarded.
         if self.now >= self.kyc_until[borrower]:
             self.kyc_until[borrower] = kyc(self.w, borrower)
@@ -1609,11 +1602,10 @@ def test_two_hundred_lenders_cost_the_same_as_one(
     assert book.held(token) >= sum(book.claimable(n) for n in crowd_notes) + book.claimable(single_note)
 
 
-@pytest.mark.skipif(not STRICT, reason="KNOWN BUG (see module docstring); PEERLEND_STRICT=1 runs it")
-def test_known_bug_paid_off_loan_stays_active(book, make_loan, fund_fully, borrower, stranger):
+def test_paid_off_tiny_annuity_is_repaid(book, make_loan, fund_fully, borrower, stranger):
     """An EQUAL_INSTALLMENT schedule whose floors pay the principal off early ends in a (0, 0)
-    installment; paying every scheduled unit must settle the loan (documented rule: the cursor
-    is the oldest installment with anything unpaid), but it stays ACTIVE and later defaults."""
+    installment; paying every scheduled unit settles the loan (the cursor is the oldest
+    installment with anything unpaid, n + 1 when nothing is). It once stayed ACTIVE."""
     principal, apr, n, period = 13, 3_600, 24, 60 * DAY
     rows = schedule_int(principal, apr, n, period, EQUAL_INSTALLMENT)
     assert rows[-1][1:] == (0, 0) and sum(r[1] + r[2] for r in rows) == principal
@@ -1624,4 +1616,4 @@ def test_known_bug_paid_off_loan_stays_active(book, make_loan, fund_fully, borro
     with boa.env.prank(borrower):
         assert book.repay(loan_id, principal) == principal  # everything the schedule asks
     assert book.amount_due(loan_id).payoff == 0
-    assert book.loan(loan_id).status == REPAID  # fails: ACTIVE, cursor stuck on installment 24
+    assert book.loan(loan_id).status == REPAID
