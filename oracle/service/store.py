@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import Column, Text, UniqueConstraint, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import registry
 from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 # request statuses
@@ -45,7 +46,12 @@ def now() -> int:
     return int(time.time())
 
 
-class Application(SQLModel, table=True):
+class OracleModel(SQLModel, registry=registry()):
+    """Base of the service's tables: their own metadata, so importing the service next to the
+    indexer (one process in tests, the demo) never adds these tables to the indexer's schema."""
+
+
+class Application(OracleModel, table=True):
     __tablename__ = "oracle_application"
 
     address: str = Field(primary_key=True, description="EIP-55 checksummed applicant address")
@@ -69,7 +75,7 @@ class Application(SQLModel, table=True):
         return json.loads(self.fields_json)
 
 
-class Submission(SQLModel, table=True):
+class Submission(OracleModel, table=True):
     __tablename__ = "oracle_submission"
     __table_args__ = (UniqueConstraint("address", "nonce", name="uq_submission_address_nonce"),)
 
@@ -82,7 +88,7 @@ class Submission(SQLModel, table=True):
     received_at: int = Field(default_factory=now)
 
 
-class ScoreRequest(SQLModel, table=True):
+class ScoreRequest(OracleModel, table=True):
     __tablename__ = "oracle_request"
     __table_args__ = (UniqueConstraint("account", "request_nonce", name="uq_request_account_nonce"),)
 
@@ -100,7 +106,7 @@ class ScoreRequest(SQLModel, table=True):
     updated_at: int = Field(default_factory=now)
 
 
-class Push(SQLModel, table=True):
+class Push(OracleModel, table=True):
     __tablename__ = "oracle_push"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -132,7 +138,7 @@ class Push(SQLModel, table=True):
         return json.loads(self.entries_json)
 
 
-class Meta(SQLModel, table=True):
+class Meta(OracleModel, table=True):
     __tablename__ = "oracle_meta"
 
     key: str = Field(primary_key=True)
@@ -157,7 +163,7 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
-    SQLModel.metadata.create_all(engine, tables=TABLES)
+    OracleModel.metadata.create_all(engine, tables=TABLES)
     return engine
 
 
