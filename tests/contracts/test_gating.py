@@ -269,7 +269,9 @@ def test_model_id_is_recorded_with_each_score(gates, borrower):
     assert gates.oracle.score_of(borrower).model == MODEL_ID
 
 
-def test_defaulted_principal_counts_against_the_cap_until_recovered(book, gates, stablecoin, newcomer, lenders):
+def test_defaulted_principal_counts_against_the_cap_until_recovered(
+    book, gates, stablecoin, newcomer, lenders
+):
     gates.verify(newcomer)
     gates.score(newcomer, 600)  # grade D: 5,000 per loan, 10,000 outstanding
     loan_id = request(book, stablecoin, newcomer, principal=5_000 * UNIT, apr_bps=1_200)
