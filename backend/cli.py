@@ -71,6 +71,28 @@ def serve(host: str | None, port: int | None, no_indexer: bool) -> None:
 
 
 @main.command()
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def reset(yes: bool) -> None:
+    """Delete everything indexed (the schema stays), e.g. before indexing a new deployment."""
+    from sqlalchemy import delete
+    from sqlmodel import Session
+
+    from backend.db.models import metadata
+    from backend.db.session import make_engine, migrate
+
+    settings = get_settings()
+    if not yes:
+        click.confirm(f"Delete all indexed data in {make_engine(settings.database_url).url!r}?", abort=True)
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    with Session(engine) as session:
+        for table in reversed(metadata.sorted_tables):
+            session.exec(delete(table))
+        session.commit()
+    click.echo("indexed data deleted", err=True)
+
+
+@main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
 def reconcile(as_json: bool) -> None:
     """对账: compare the SQL mirror with on-chain views; exit 1 on any mismatch."""

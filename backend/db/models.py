@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from backend.db.types import Uint256
@@ -26,12 +27,21 @@ def Big(default: int | None = 0, **kw) -> Any:
     return Field(default=default, sa_type=BigInteger, **kw)
 
 
+class BackendModel(SQLModel, registry=registry()):
+    """Base of the indexer's tables: their own registry and MetaData, so tables that other
+    packages declare on SQLModel's default metadata (the oracle's) never mix into the indexer's
+    migrations, and vice versa."""
+
+
+metadata = BackendModel.metadata
+
+
 # ---------------------------------------------------------------------------
 # Raw chain data
 # ---------------------------------------------------------------------------
 
 
-class SyncState(SQLModel, table=True):
+class SyncState(BackendModel, table=True):
     __tablename__ = "sync_state"
 
     chain_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
@@ -43,7 +53,7 @@ class SyncState(SQLModel, table=True):
     head_block: int = Big(description="Chain head at the last poll")
 
 
-class Block(SQLModel, table=True):
+class Block(BackendModel, table=True):
     """Hashes of indexed blocks (every block with an event, and every batch's last block)."""
 
     __tablename__ = "block"
@@ -54,7 +64,7 @@ class Block(SQLModel, table=True):
     timestamp: int = Big()
 
 
-class Event(SQLModel, table=True):
+class Event(BackendModel, table=True):
     __tablename__ = "event"
     __table_args__ = (
         UniqueConstraint("chain_id", "tx_hash", "log_index", name="uq_event_chain_tx_log"),
@@ -81,7 +91,7 @@ class Event(SQLModel, table=True):
     note_id: int | None = Field(default=None, sa_type=BigInteger)
 
 
-class EventAccount(SQLModel, table=True):
+class EventAccount(BackendModel, table=True):
     """Every address an event names (indexed or not), for the audit log's account filter."""
 
     __tablename__ = "event_account"
@@ -95,7 +105,7 @@ class EventAccount(SQLModel, table=True):
 # ---------------------------------------------------------------------------
 
 
-class Loan(SQLModel, table=True):
+class Loan(BackendModel, table=True):
     __tablename__ = "loan"
 
     id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
@@ -160,7 +170,7 @@ class Loan(SQLModel, table=True):
     last_payment_at: int | None = Field(default=None, sa_type=BigInteger)
 
 
-class Note(SQLModel, table=True):
+class Note(BackendModel, table=True):
     __tablename__ = "note"
 
     id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
@@ -176,7 +186,7 @@ class Note(SQLModel, table=True):
     transfers: int = 0
 
 
-class Repayment(SQLModel, table=True):
+class Repayment(BackendModel, table=True):
     """Repayment and Recovery events (kind 'repayment' or 'recovery')."""
 
     __tablename__ = "repayment"
@@ -200,7 +210,7 @@ class Repayment(SQLModel, table=True):
     next_installment: int = 0
 
 
-class Claim(SQLModel, table=True):
+class Claim(BackendModel, table=True):
     __tablename__ = "claim"
 
     event_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
@@ -213,7 +223,7 @@ class Claim(SQLModel, table=True):
     tx_hash: str
 
 
-class Score(SQLModel, table=True):
+class Score(BackendModel, table=True):
     """Every ScoreUpdated: the history of each account's credit score."""
 
     __tablename__ = "score"
@@ -228,7 +238,7 @@ class Score(SQLModel, table=True):
     timestamp: int = Big()
 
 
-class Identity(SQLModel, table=True):
+class Identity(BackendModel, table=True):
     """KYC attestation and blocklist status of an account."""
 
     __tablename__ = "identity"
@@ -244,7 +254,7 @@ class Identity(SQLModel, table=True):
     blocked_by: str | None = None
 
 
-class Token(SQLModel, table=True):
+class Token(BackendModel, table=True):
     """Per-token balances of the book, as its `held`, `reserve` and `fees` views, plus flow totals."""
 
     __tablename__ = "token"

@@ -183,9 +183,8 @@ def dump(engine, skip: tuple[str, ...] = ()) -> dict[str, list]:
     import json
 
     from sqlalchemy import select
-    from sqlmodel import SQLModel
 
-    from backend.db.models import Event
+    from backend.db.models import Event, metadata
 
     def norm(value):
         if isinstance(value, dict | list):
@@ -198,7 +197,7 @@ def dump(engine, skip: tuple[str, ...] = ()) -> dict[str, list]:
             row.id: (row.tx_hash, row.log_index)
             for row in conn.execute(select(Event.id, Event.tx_hash, Event.log_index))
         }
-        for table in SQLModel.metadata.sorted_tables:
+        for table in metadata.sorted_tables:
             if table.name in skip:
                 continue
             rows = []

@@ -6,9 +6,8 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
-from sqlmodel import SQLModel
 
-import backend.db.models  # noqa: F401
+from backend.db.models import metadata
 from backend.db.session import alembic_config, make_engine, migrate
 
 
@@ -18,7 +17,7 @@ def test_migrations_match_models(any_db):
     migrate(engine)  # idempotent
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
-        assert compare_metadata(context, SQLModel.metadata) == []
+        assert compare_metadata(context, metadata) == []
         assert context.get_current_revision() == "0001"
     tables = set(inspect(engine).get_table_names())
     assert {

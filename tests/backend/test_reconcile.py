@@ -104,3 +104,27 @@ def test_reconcile_cli_without_chain(chain, tmp_path, monkeypatch):
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 2 and "cannot reconcile" in result.output
+
+
+def test_reset_command(chain, tmp_path, monkeypatch):
+    """`reset` empties the database so it can index another deployment; a re-run rebuilds it."""
+    from sqlalchemy import func, select
+
+    from backend.db.models import Event
+
+    url = f"sqlite:///{tmp_path / 'reset.db'}"
+    engine = make_engine(url)
+    sync_to_head(make_settings(chain, url), engine)
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(main, ["reset", "--yes"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Event)) == 0
+        assert session.scalar(select(func.count()).select_from(Loan)) == 0
+    sync_to_head(make_settings(chain, url), engine)
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Loan)) == 9

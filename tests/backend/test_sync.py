@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from backend.core.reconcile import reconcile
-from backend.db.models import Block, Event, Loan, SyncState
+from backend.db.models import Block, Event, Loan, SyncState, metadata
 from backend.db.session import make_engine, migrate
 from backend.indexer.apply import replay
 from backend.indexer.deployment import DeploymentError
@@ -56,17 +56,15 @@ def test_replay_from_events_equals_incremental_state(chain, indexed):
     with Session(copy) as session:
         replay(session)
         session.flush()
-        from sqlmodel import SQLModel
-
         rows = {
             table.name: sorted(map(tuple, session.execute(select(table)).all()), key=repr)
-            for table in SQLModel.metadata.sorted_tables
+            for table in metadata.sorted_tables
             if table.name in ("loan", "note", "repayment", "claim", "score", "identity", "token")
         }
         session.rollback()
     with Session(engine) as session:
         original = {
-            name: sorted(map(tuple, session.execute(select(SQLModel.metadata.tables[name])).all()), key=repr)
+            name: sorted(map(tuple, session.execute(select(metadata.tables[name])).all()), key=repr)
             for name in rows
         }
     # Surrogate ids are the same event ids in both (same event table).

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine
-from sqlmodel import SQLModel
 
-import backend.db.models  # noqa: F401  (registers the tables)
+from backend.db.models import metadata
 from backend.db.session import normalise_url
 
 config = context.config
-target_metadata = SQLModel.metadata
+target_metadata = metadata
 
 
 def _run(connection) -> None:
