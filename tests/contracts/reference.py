@@ -75,6 +75,15 @@ def schedule_exact(principal, apr_bps, n, period, method) -> list[tuple[Decimal,
         return _schedule_exact(principal, apr_bps, n, period, method)
 
 
+def exact_interest_total(principal, apr_bps, n, period, method) -> Decimal:
+    """Total interest of the exact schedule, summed without rounding (the default Decimal
+    context keeps only 28 digits, which loses units on 30-digit principals)."""
+    with localcontext(EXACT):
+        return sum(
+            (interest for _, interest in _schedule_exact(principal, apr_bps, n, period, method)), Decimal(0)
+        )
+
+
 def _schedule_exact(principal, apr_bps, n, period, method) -> list[tuple[Decimal, Decimal]]:
     p = Decimal(principal)
     r = Decimal(apr_bps) / BPS * Decimal(period) / YEAR
