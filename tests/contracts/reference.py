@@ -1,72 +1,35 @@
-"""Python reference of LoanBook's schedule math, written from docs/contracts.md.
+"""Python references of LoanBook's schedule math (docs/contracts.md).
 
-Two versions:
 - `schedule_int`: the documented integer algorithm (floor everywhere, last installment
-  absorbs), which the contract must match to the unit;
+  absorbs), which the contract must match to the unit — the indexer's own port;
 - `schedule_exact`: the same schedule in exact `Decimal` arithmetic with no rounding,
-  which the integer schedule must stay within a few base units of.
+  which the integer schedule must stay within the rounding bound of.
 """
 
 from __future__ import annotations
 
 from decimal import Context, Decimal, localcontext
 
+from backend import loanmath
+from backend.loanmath import BPS, YEAR, annuity_payment
+
 EXACT = Context(prec=80)
 
-BPS = 10_000
-YEAR = 365 * 86_400
-PRECISION = 10**36
 EQUAL_INSTALLMENT, EQUAL_PRINCIPAL, INTEREST_ONLY, BULLET = range(4)
 
-
-def period_interest(balance: int, apr_bps: int, seconds: int) -> int:
-    return balance * apr_bps * seconds // (BPS * YEAR)
-
-
-def ray_pow(base: int, exponent: int) -> int:
-    result, b, e = PRECISION, base, exponent
-    while e:
-        if e & 1:
-            result = result * b // PRECISION
-        e >>= 1
-        if e:
-            b = b * b // PRECISION
-    return result
-
-
-def annuity_payment(principal: int, apr_bps: int, n: int, period: int) -> int:
-    rate = apr_bps * period * PRECISION // (BPS * YEAR)
-    if rate == 0:
-        return principal // n
-    growth = ray_pow(PRECISION + rate, n)
-    return principal * (rate * growth // (growth - PRECISION)) // PRECISION
-
-
-def installment(method, principal, apr_bps, n, period, annuity, k, remaining) -> tuple[int, int]:
-    if method == BULLET:
-        if k < n:
-            return 0, 0
-        return remaining, period_interest(principal, apr_bps, period * n)
-    interest = period_interest(remaining, apr_bps, period)
-    if k >= n:
-        return remaining, interest
-    part = 0
-    if method == EQUAL_INSTALLMENT:
-        part = max(annuity - interest, 0)
-    elif method == EQUAL_PRINCIPAL:
-        part = principal // n
-    return min(part, remaining), interest
+__all__ = ["annuity_payment", "exact_interest_total", "schedule_exact", "schedule_int"]
 
 
 def schedule_int(principal, apr_bps, n, period, method) -> list[tuple[int, int, int]]:
-    """[(due_offset, principal_part, interest_part)] exactly as the contract computes it."""
-    annuity = annuity_payment(principal, apr_bps, n, period) if method == EQUAL_INSTALLMENT else 0
-    rows, remaining = [], principal
-    for k in range(1, n + 1):
-        part, interest = installment(method, principal, apr_bps, n, period, annuity, k, remaining)
-        rows.append((k * period, part, interest))
-        remaining -= part
-    return rows
+    """[(due_offset, principal_part, interest_part)] by the documented integer algorithm.
+
+    This is the indexer's port (backend/loanmath.py), so every contract test that compares
+    against it also proves the API's calculator equals the contract to the unit.
+    """
+    return [
+        (row.due_offset, row.principal, row.interest)
+        for row in loanmath.schedule(principal, apr_bps, n, period, method)
+    ]
 
 
 def schedule_exact(principal, apr_bps, n, period, method) -> list[tuple[Decimal, Decimal]]:
