@@ -742,6 +742,9 @@ def markdown(result: dict[str, Any], prepared: Prepared) -> list[str]:
             "",
             *profile_markdown(profile),
             "",
+            "(A `Session.execute`/`exec` row also carries SQLAlchemy's autoflush of the derived rows — loans, "
+            "notes, … — pending at that point; `sorted` wraps the decoding of the batch's logs.)",
+            "",
         ]
     lines += [
         "### Live lag (`peerlend-indexer run` following the chain)",
