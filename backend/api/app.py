@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from contextlib import asynccontextmanager
@@ -23,6 +24,40 @@ def _message(error: dict) -> str:
     where = ".".join(str(part) for part in error.get("loc", ()) if part not in ("query", "path", "body"))
     message = error.get("msg", "invalid")
     return f"{where}: {message}" if where else message
+
+
+class InFlightLimit:
+    """Admits at most `limit` requests at a time; the rest wait in the event loop.
+
+    FastAPI runs a sync dependency and the sync handler of one request on two different
+    threadpool hops, and the request holds its database connection in between. Past
+    pool-size concurrent requests, every pool connection can end up held by a request
+    waiting for a thread while every thread waits for a connection: the server stops
+    answering (measured by bench/api.py at 100 connections). Waiting here, before any
+    connection or thread is taken, removes that cycle.
+    """
+
+    def __init__(self, app, limit: int):
+        self.app = app
+        self.limit = limit
+        self._semaphore: asyncio.Semaphore | None = None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.limit)
+        async with self._semaphore:
+            await self.app(scope, receive, send)
+
+
+def pool_capacity(engine) -> int:
+    """Connections the engine's pool can hand out at once (size + overflow)."""
+    pool = engine.pool
+    size = getattr(pool, "size", lambda: 5)()
+    overflow = getattr(pool, "_max_overflow", 10)
+    return max(1, size + max(overflow, 0))
 
 
 def create_app(settings: Settings | None = None, *, engine=None, run_indexer: bool = False) -> FastAPI:
@@ -65,6 +100,8 @@ def create_app(settings: Settings | None = None, *, engine=None, run_indexer: bo
     app.state.settings = settings
     app.state.engine = engine
     app.state.indexer = None
+    # One connection is the indexer's when it runs in this process.
+    app.add_middleware(InFlightLimit, limit=max(1, pool_capacity(engine) - (1 if run_indexer else 0)))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
