@@ -33,6 +33,10 @@ def get_as_of(session: SessionDep) -> AsOf:
 AsOfDep = Annotated[AsOf, Depends(get_as_of)]
 
 
+# Ids, offsets and block numbers are 64-bit integers in the database.
+MAX_INT = 2**63 - 1
+
+
 def checksum(value: str) -> str:
     if not is_address(value):
         raise ValueError(f"not an Ethereum address: {value!r}")
@@ -50,7 +54,7 @@ class Pagination:
 
 def pagination(
     limit: Annotated[int, Query(ge=1, le=1_000, description="Page size (1–1000)")] = 50,
-    offset: Annotated[int, Query(ge=0, description="Rows to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT, description="Rows to skip")] = 0,
 ) -> Pagination:
     return Pagination(limit, offset)
 

@@ -8,8 +8,10 @@ the incremental path and the replay path agree).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlmodel import Session
 
 from backend import loanmath
@@ -65,6 +67,20 @@ def get(session: Session, model, key):
 def add(session: Session, row, key) -> None:
     session.add(row)
     session.info.setdefault(_CACHE, {})[(type(row), key)] = row
+
+
+@cache
+def _defaults(model) -> dict:
+    return {name: field.get_default(call_default_factory=True) for name, field in model.model_fields.items()}
+
+
+def new_row(table, /, **values):
+    """A new table row without SQLModel's per-field constructor (a third of a backfill's time):
+    created the way SQLAlchemy creates rows it loads, with every column set in its state."""
+    row = manager_of_class(table).new_instance()
+    row.__dict__.update(_defaults(table))
+    row.__dict__.update(values)
+    return row
 
 
 def apply_event(session: Session, event: Event) -> None:
@@ -128,7 +144,7 @@ def _loan(session: Session, args: dict) -> Loan:
 def _token(session: Session, address: str) -> Token:
     token = get(session, Token, address)
     if token is None:
-        token = Token(address=address)
+        token = new_row(Token, address=address)
         add(session, token, address)
     return token
 
@@ -148,7 +164,8 @@ def _credit_notes(loan: Loan, amount: int) -> None:
 def _requested(session: Session, event: Event, args: dict) -> None:
     add(
         session,
-        Loan(
+        new_row(
+            Loan,
             id=_u(args, "loan_id"),
             borrower=args["borrower"],
             token=args["token"],
@@ -183,7 +200,8 @@ def _funded(session: Session, event: Event, args: dict) -> None:
     loan.funded = _u(args, "total_funded")
     loan.lender_count += 1
     # Each funding mints a new note id: nothing to look up.
-    note = Note(
+    note = new_row(
+        Note,
         id=_u(args, "note_id"),
         loan_id=loan.id,
         lender=args["lender"],
@@ -295,7 +313,8 @@ def _repayment(session: Session, event: Event, args: dict) -> None:
     token.held += to_notes
     _take_fee(token, _u(args, "fee_treasury"), _u(args, "fee_reserve"))
     session.add(
-        Repayment(
+        new_row(
+            Repayment,
             event_id=event.id,
             loan_id=loan.id,
             kind="repayment",
@@ -352,7 +371,8 @@ def _recovery(session: Session, event: Event, args: dict) -> None:
     token.reserve += to_reserve
     token.reserve_recovered += to_reserve
     session.add(
-        Repayment(
+        new_row(
+            Repayment,
             event_id=event.id,
             loan_id=loan.id,
             kind="recovery",
@@ -377,7 +397,8 @@ def _claimed(session: Session, event: Event, args: dict) -> None:
     loan = get(session, Loan, note.loan_id)
     _token(session, loan.token).held -= amount
     session.add(
-        Claim(
+        new_row(
+            Claim,
             event_id=event.id,
             note_id=note.id,
             loan_id=note.loan_id,
@@ -433,7 +454,7 @@ def _note_transfer(session: Session, event: Event, args: dict) -> None:
 def _identity(session: Session, address: str) -> Identity:
     identity = get(session, Identity, address)
     if identity is None:
-        identity = Identity(address=address)
+        identity = new_row(Identity, address=address)
         add(session, identity, address)
     return identity
 
@@ -467,7 +488,8 @@ def _blocked(session: Session, event: Event, args: dict) -> None:
 @handles("CreditOracle", "ScoreUpdated")
 def _score(session: Session, event: Event, args: dict) -> None:
     session.add(
-        Score(
+        new_row(
+            Score,
             event_id=event.id,
             account=args["account"],
             score=_u(args, "score"),

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 from sqlalchemy import func, select
 
-from backend.api.deps import Address, SessionDep
+from backend.api.deps import MAX_INT, Address, SessionDep
 from backend.api.routes.loans import event_out
 from backend.api.schemas import EventOut, Page
 from backend.db.models import Event, EventAccount
@@ -40,15 +40,15 @@ def list_events(
     session: SessionDep,
     contract: Annotated[Contract | None, Query()] = None,
     name: Annotated[str | None, Query(max_length=64, description="Event name, e.g. Repayment")] = None,
-    from_block: Annotated[int | None, Query(ge=0)] = None,
-    to_block: Annotated[int | None, Query(ge=0)] = None,
+    from_block: Annotated[int | None, Query(ge=0, le=MAX_INT)] = None,
+    to_block: Annotated[int | None, Query(ge=0, le=MAX_INT)] = None,
     account: Annotated[Address | None, Query(description="Any address the event names")] = None,
-    loan_id: Annotated[int | None, Query(ge=1)] = None,
-    note_id: Annotated[int | None, Query(ge=1)] = None,
+    loan_id: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None,
+    note_id: Annotated[int | None, Query(ge=1, le=MAX_INT)] = None,
     order: Annotated[Literal["asc", "desc"], Query()] = "asc",
     format: Annotated[Literal["json", "csv"], Query(description="csv: the same rows as CSV")] = "json",
     limit: Annotated[int, Query(ge=1, le=10_000, description="Page size (1–10000)")] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ):
     if from_block is not None and to_block is not None and from_block > to_block:
         raise HTTPException(status_code=422, detail="from_block must not be greater than to_block")

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from sqlalchemy import and_, func, or_, select
 
-from backend.api.deps import Address, AsOfDep, PageDep, SessionDep, not_found
+from backend.api.deps import MAX_INT, Address, AsOfDep, PageDep, SessionDep, not_found
 from backend.api.schemas import LoanDetail, LoanSummary, Page
 from backend.core.views import loan_detail, loan_summary
 from backend.db.models import Event, Loan, Note, Repayment
@@ -101,7 +101,7 @@ def list_loans(
     response_model=LoanDetail,
     summary="One loan: terms, status, notes with owners, schedule, repayments, events",
 )
-def get_loan(session: SessionDep, point: AsOfDep, loan_id: Annotated[int, Path(ge=1)]):
+def get_loan(session: SessionDep, point: AsOfDep, loan_id: Annotated[int, Path(ge=1, le=MAX_INT)]):
     loan = session.get(Loan, loan_id)
     if loan is None:
         raise not_found(f"loan {loan_id}")

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from sqlalchemy import select
 
-from backend.api.deps import AsOfDep, SessionDep, not_found
+from backend.api.deps import MAX_INT, AsOfDep, SessionDep, not_found
 from backend.api.routes.loans import event_out
 from backend.api.schemas import NoteDetail
 from backend.core.views import loan_summary, note_view
@@ -23,7 +23,7 @@ def claim_out(row: Claim) -> dict:
 @router.get(
     "/notes/{note_id}", response_model=NoteDetail, summary="A note (债权): owner, share, claims, history"
 )
-def get_note(session: SessionDep, point: AsOfDep, note_id: Annotated[int, Path(ge=1)]):
+def get_note(session: SessionDep, point: AsOfDep, note_id: Annotated[int, Path(ge=1, le=MAX_INT)]):
     note = session.get(Note, note_id)
     if note is None:
         raise not_found(f"note {note_id}")
