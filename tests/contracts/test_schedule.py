@@ -35,7 +35,7 @@ def loan_terms(draw):
     period = draw(st.integers(1, max_period_days)) * DAY + draw(st.sampled_from([0, 1, 3_599]))
     if installments * period > 3_660 * DAY:
         period = 3_660 * DAY // installments
-    period = max(period, DAY)
+    period = min(max(period, DAY), 366 * DAY)
     principal = draw(st.one_of(st.integers(1, 10**9), st.integers(1, 10**30)))
     apr_bps = draw(st.one_of(st.just(0), st.integers(1, 3_600)))
     method = draw(st.sampled_from(METHODS))
