@@ -3,7 +3,8 @@
     python -m bench.run            # everything
     python -m bench.run --quick    # smaller sizes, for a smoke run
 
-Each section runs on its own fresh anvil. Timings are reported here, never asserted in tests.
+The gas section runs on its own fresh anvil; the API section reuses the databases the indexer
+section backfilled. Timings are reported here, never asserted in tests.
 """
 
 from __future__ import annotations
