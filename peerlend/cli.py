@@ -60,6 +60,13 @@ class Session:
         self.account_alias = account_alias
         self.deployments_dir = deployments_dir
         self._context = None
+        self._decimals: dict[str, int] = {}
+
+    def decimals(self, address: str) -> int:
+        """A token's decimals, read once per token (listings would otherwise ask per row)."""
+        if address not in self._decimals:
+            self._decimals[address] = self.token(address).decimals()
+        return self._decimals[address]
 
     def connect(self):
         if self._context is None:
@@ -238,7 +245,7 @@ def status(session, loan_id):
     loan = book.loan(loan_id)
     if loan.status == 0:
         raise CliError(f"no loan {loan_id}")
-    decimals = session.token(loan.token).decimals()
+    decimals = session.decimals(loan.token)
     fmt = lambda value: from_base_units(value, decimals)  # noqa: E731
     click.echo(
         f"loan {loan_id}: {STATUSES[loan.status]}, grade {'-ABCDE'[loan.grade]}, borrower {loan.borrower}"
@@ -285,7 +292,7 @@ def claim(session, note_id):
     book = session.contract("LoanBook")
     note = book.note(note_id)
     loan = book.loan(note.loan_id)
-    decimals = session.token(loan.token).decimals()
+    decimals = session.decimals(loan.token)
     if loan.status in (6, 7) and note.share > 0:
         send(f"refunding note {note_id}", book.refund, note_id, sender=session.account)
         click.echo(f"refunded {from_base_units(note.share, decimals)}")
@@ -309,7 +316,7 @@ def notes(session, owner):
         note_id = note_nft.tokenOfOwnerByIndex(owner, index)
         note = book.note(note_id)
         loan = book.loan(note.loan_id)
-        decimals = session.token(loan.token).decimals()
+        decimals = session.decimals(loan.token)
         click.echo(
             f"note {note_id}: loan {note.loan_id} ({STATUSES[loan.status]}), share "
             f"{from_base_units(note.share, decimals)}, claimed {from_base_units(note.claimed, decimals)}, "
@@ -350,7 +357,7 @@ def loans(session, status_name, limit):
         name = STATUSES[loan.status]
         if status_name and name != status_name:
             continue
-        decimals = session.token(loan.token).decimals()
+        decimals = session.decimals(loan.token)
         click.echo(
             f"{loan_id:>5}  {name:<9} grade {'-ABCDE'[loan.grade]}  {from_base_units(loan.principal, decimals):>12}  "
             f"{loan.apr_bps / 100:>5.2f}%  {loan.installments:>3} × {loan.period_seconds // DAY}d  "
