@@ -84,7 +84,10 @@ class Contract:
     def __init__(self, name: str, address: str):
         self.name, self.address = name, to_checksum_address(address)
         self.abi = _abi(name)
-        self.fns = {e["name"]: Fn(self.address, e) for e in self.abi if e.get("type") == "function"}
+        self.fns: dict[str, Fn] = {}
+        for e in self.abi:  # an overloaded name (a Vyper default argument) keeps its shortest form
+            if e.get("type") == "function":
+                self.fns.setdefault(e["name"], Fn(self.address, e))
         self.topics = {
             "0x" + event_abi_to_log_topic(e).hex(): e for e in self.abi if e.get("type") == "event"
         }

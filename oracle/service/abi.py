@@ -8,19 +8,32 @@ compiled ABI, so a contract change that breaks the service fails a test.
 
 from __future__ import annotations
 
-from backend.abi import entry
+from backend.abi import load
 
 
 def _slice(contract: str, events: tuple[str, ...], functions: tuple[str, ...]) -> list[dict]:
-    return [entry(contract, "event", name) for name in events] + [
-        entry(contract, "function", name) for name in functions
-    ]
+    """The named entries, every overload of a function included (web3 picks one by arguments)."""
+    wanted = {("event", name) for name in events} | {("function", name) for name in functions}
+    found = [e for e in load(contract) if (e.get("type"), e.get("name")) in wanted]
+    missing = wanted - {(e["type"], e["name"]) for e in found}
+    if missing:
+        raise KeyError(f"{contract} has no {sorted(missing)}")
+    return found
 
 
 CREDIT_ORACLE_ABI: list[dict] = _slice(
     "CreditOracle",
     events=("ScoreUpdated", "ScoreRequested"),
-    functions=("hasRole", "push_scores", "request_score", "score_of", "ORACLE_ROLE", "request_nonce"),
+    functions=(
+        "hasRole",
+        "push_scores",
+        "request_score",
+        "score_of",
+        "ORACLE_ROLE",
+        "request_nonce",
+        "pending_request",
+        "next_request_at",
+    ),
 )
 
 LOAN_BOOK_ABI: list[dict] = _slice(

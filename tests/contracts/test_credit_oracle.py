@@ -1,4 +1,5 @@
-"""CreditOracle: roles, batch score pushes, grading, requests, freshness, gas, no token power."""
+"""CreditOracle: roles, batch score pushes, grading, requests (cooldown, one pending per account,
+answered at most once), freshness, gas, no token power."""
 
 from __future__ import annotations
 
@@ -54,9 +55,28 @@ def set_time(timestamp: int) -> None:
     boa.env.evm.patch.timestamp = timestamp
 
 
-def push(oracle, pusher, accounts, scores, model=MODEL_V1, ttl=30 * DAY):
+def push(oracle, pusher, accounts, scores, model=MODEL_V1, ttl=30 * DAY, nonces=None):
     with boa.env.prank(pusher):
-        oracle.push_scores(accounts, scores, model, ttl)
+        if nonces is None:
+            oracle.push_scores(accounts, scores, model, ttl)
+        else:
+            oracle.push_scores(accounts, scores, model, ttl, nonces)
+
+
+def request(oracle, account) -> int:
+    """`account` calls request_score() once its cooldown is over; returns the new nonce (from
+    the ScoreRequested event, checked against request_nonce)."""
+    set_time(max(now(), oracle.next_request_at(account)))
+    with boa.env.prank(account):
+        oracle.request_score()
+    (event,) = oracle.get_logs()
+    assert type(event).__name__ == "ScoreRequested" and event.account == account
+    assert oracle.request_nonce(account) == event.nonce
+    return event.nonce
+
+
+def score_events(oracle) -> list:
+    return [e for e in oracle.get_logs() if type(e).__name__ == "ScoreUpdated"]
 
 
 def reference_grade(score: int, thresholds: list[int]) -> int:
@@ -82,9 +102,11 @@ def test_role_constants_and_constructor(oracle_deployer, deployer, pusher):
     with boa.env.prank(deployer):
         fresh = oracle_deployer.deploy()
     events = {type(e).__name__: e for e in fresh.get_logs()}
-    assert set(events) == {"RoleGranted", "GradeThresholdsSet"}
+    assert set(events) == {"RoleGranted", "GradeThresholdsSet", "RequestCooldownSet"}
     assert events["RoleGranted"].account == deployer
     assert list(events["GradeThresholdsSet"].thresholds) == DEFAULT_THRESHOLDS
+    assert events["RequestCooldownSet"].seconds == HOUR == fresh.request_cooldown()
+    assert (fresh.DEFAULT_REQUEST_COOLDOWN(), fresh.MAX_REQUEST_COOLDOWN()) == (HOUR, 7 * DAY)
     assert fresh.ORACLE_ROLE() == ORACLE_ROLE
     assert fresh.DEFAULT_ADMIN_ROLE() == DEFAULT_ADMIN_ROLE
     assert fresh.getRoleAdmin(ORACLE_ROLE) == DEFAULT_ADMIN_ROLE
@@ -235,12 +257,16 @@ def test_batch_of_200_in_one_tx(oracle, pusher):
 
 
 PUSH_SELECTOR = function_signature_to_4byte_selector("push_scores(address[],uint256[],bytes32,uint256)")
+ANSWER_SELECTOR = function_signature_to_4byte_selector(
+    "push_scores(address[],uint256[],bytes32,uint256,uint256[])"
+)
 
 
-def push_calldata(accounts, scores, model=MODEL_V1, ttl=DAY) -> bytes:
-    return PUSH_SELECTOR + encode(
-        ["address[]", "uint256[]", "bytes32", "uint256"], [accounts, scores, model, ttl]
-    )
+def push_calldata(accounts, scores, model=MODEL_V1, ttl=DAY, nonces=None) -> bytes:
+    types, args = ["address[]", "uint256[]", "bytes32", "uint256"], [accounts, scores, model, ttl]
+    if nonces is None:
+        return PUSH_SELECTOR + encode(types, args)
+    return ANSWER_SELECTOR + encode([*types, "uint256[]"], [*args, nonces])
 
 
 def test_batch_bound_is_256(oracle, pusher):
@@ -400,17 +426,162 @@ def test_property_score_record_round_trips(oracle, pusher, alice, score, ttl, st
 def test_request_score_nonce_per_account(oracle, alice, bob):
     assert oracle.request_nonce(alice) == 0
     for expected in (1, 2, 3):
+        assert request(oracle, alice) == expected
+        assert oracle.pending_request(alice) == expected  # the newest replaces the pending one
+    assert request(oracle, bob) == 1
+    assert oracle.request_nonce(alice) == 3
+    assert oracle.answered_nonce(alice) == oracle.answered_nonce(bob) == 0
+
+
+def test_request_cooldown(oracle, alice, bob):
+    assert oracle.next_request_at(alice) == 0
+    start = now()
+    with boa.env.prank(alice):
+        oracle.request_score()
+    assert oracle.next_request_at(alice) == start + HOUR
+    set_time(start + HOUR - 1)
+    with boa.env.prank(alice), boa.reverts("oracle: request cooldown"):
+        oracle.request_score()
+    with boa.env.prank(bob):  # the cooldown is per account
+        oracle.request_score()
+    set_time(start + HOUR)
+    with boa.env.prank(alice):
+        oracle.request_score()
+    assert oracle.request_nonce(alice) == 2
+    assert oracle.next_request_at(alice) == start + 2 * HOUR
+
+
+def test_answering_does_not_reset_the_cooldown(oracle, pusher, alice):
+    """The cooldown counts from the request, not from the answer: a quick push does not let an
+    account ask again sooner, and a slow one does not make it wait longer."""
+    start = now()
+    nonce = request(oracle, alice)
+    set_time(start + 10)
+    push(oracle, pusher, [alice], [700], nonces=[nonce])
+    assert oracle.next_request_at(alice) == start + HOUR
+    with boa.env.prank(alice), boa.reverts("oracle: request cooldown"):
+        oracle.request_score()
+
+
+def test_set_request_cooldown(oracle, deployer, pusher, alice):
+    for caller in (pusher, alice):
+        with boa.env.prank(caller), boa.reverts(MISSING_ROLE):
+            oracle.set_request_cooldown(0)
+    with boa.env.prank(deployer), boa.reverts("oracle: bad cooldown"):
+        oracle.set_request_cooldown(7 * DAY + 1)
+    with boa.env.prank(deployer):
+        oracle.set_request_cooldown(7 * DAY)
+    assert oracle.get_logs()[0].seconds == 7 * DAY and oracle.request_cooldown() == 7 * DAY
+    with boa.env.prank(deployer):
+        oracle.set_request_cooldown(0)
+    for expected in (1, 2):  # no cooldown: back-to-back requests in one block
         with boa.env.prank(alice):
             oracle.request_score()
-        event = oracle.get_logs()[0]
-        assert type(event).__name__ == "ScoreRequested"
-        assert (event.account, event.nonce) == (alice, expected)
         assert oracle.request_nonce(alice) == expected
-    with boa.env.prank(bob):
-        oracle.request_score()
-    assert (oracle.get_logs()[0].account, oracle.get_logs()[0].nonce) == (bob, 1)
-    assert oracle.request_nonce(bob) == 1
-    assert oracle.request_nonce(alice) == 3
+
+
+def test_push_answers_the_pending_request_once(oracle, pusher, alice, bob):
+    a, b = request(oracle, alice), request(oracle, bob)
+    push(oracle, pusher, [alice, bob], [745, 650], nonces=[a, b])
+    assert [(e.account, e.score) for e in score_events(oracle)] == [(alice, 745), (bob, 650)]
+    assert oracle.answered_nonce(alice) == a and oracle.pending_request(alice) == 0
+    stored = tuple(oracle.score_of(alice))
+
+    # The same batch again (a re-broadcast, a second pusher, a retry after a lost receipt):
+    # nothing is stored and nothing is emitted, even with other scores or another model.
+    set_time(now() + 60)
+    push(oracle, pusher, [alice, bob], [700, 700], model=MODEL_V2, nonces=[a, b])
+    assert oracle.get_logs() == []
+    assert tuple(oracle.score_of(alice)) == stored
+    assert oracle.score_of(bob).score == 650
+
+
+def test_replaced_request_is_skipped_and_the_new_one_answered(oracle, pusher, alice, bob):
+    old = request(oracle, alice)
+    new = request(oracle, alice)
+    b = request(oracle, bob)
+    # a push for the replaced request (signed before the new one was seen) does nothing for
+    # alice and still scores bob
+    push(oracle, pusher, [alice, bob], [800, 650], nonces=[old, b])
+    assert [e.account for e in score_events(oracle)] == [bob]
+    assert oracle.score_of(alice).score == 0 and oracle.pending_request(alice) == new
+    push(oracle, pusher, [alice], [780], nonces=[new])
+    assert [e.score for e in score_events(oracle)] == [780]
+    assert oracle.pending_request(alice) == 0
+
+
+def test_one_entry_per_request_within_a_batch(oracle, pusher, alice):
+    nonce = request(oracle, alice)
+    push(oracle, pusher, [alice, alice], [700, 800], nonces=[nonce, nonce])
+    assert [e.score for e in score_events(oracle)] == [700]
+    assert oracle.score_of(alice).score == 700
+
+
+def test_push_for_an_unknown_request_reverts(oracle, pusher, alice, bob):
+    nonce = request(oracle, alice)
+    for nonces in ([nonce + 1, 0], [nonce, 1]):  # above the latest request of alice / of bob
+        with boa.env.prank(pusher), boa.reverts("oracle: unknown request"):
+            oracle.push_scores([alice, bob], [700, 700], MODEL_V1, DAY, nonces)
+    assert oracle.score_of(alice).score == 0 and oracle.pending_request(alice) == nonce
+    # nonce 0 names no request: skipped, like an answered one
+    push(oracle, pusher, [bob], [700], nonces=[0])
+    assert oracle.get_logs() == []
+
+
+def test_request_bound_push_checks_lengths(oracle, pusher, alice, bob):
+    nonce = request(oracle, alice)
+    with boa.env.prank(pusher), boa.reverts("oracle: length mismatch"):
+        oracle.push_scores([alice, bob], [700, 700], MODEL_V1, DAY, [nonce])
+    with boa.env.prank(pusher), boa.reverts("oracle: length mismatch"):
+        oracle.push_scores([alice], [700], MODEL_V1, DAY, [nonce, nonce])
+
+
+def test_push_without_nonces_leaves_requests_pending(oracle, pusher, alice):
+    """An admin backfill (no request nonces) stores every score and answers no request."""
+    nonce = request(oracle, alice)
+    push(oracle, pusher, [alice], [700])
+    push(oracle, pusher, [alice], [710])
+    assert [e.score for e in score_events(oracle)] == [710]
+    assert oracle.pending_request(alice) == nonce and oracle.answered_nonce(alice) == 0
+    push(oracle, pusher, [alice], [720], nonces=[nonce])
+    assert oracle.score_of(alice).score == 720 and oracle.pending_request(alice) == 0
+
+
+@settings(
+    max_examples=FUZZ_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(["request", "push"]), st.integers(0, 2), st.integers(0, 3)),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_property_each_request_is_scored_at_most_once(oracle, pusher, steps):
+    """Any interleaving of requests and (possibly stale or repeated) pushes: a push stores a
+    score exactly when it names the account's pending request, so every request nonce gets at
+    most one ScoreUpdated, and never one after it was replaced."""
+    accounts = fresh_accounts("prop", 3)
+    with boa.env.anchor():
+        latest, answered, scored = [0, 0, 0], [0, 0, 0], []
+        for action, who, back in steps:
+            account = accounts[who]
+            if action == "request":
+                latest[who] = request(oracle, account)
+                continue
+            nonce = max(latest[who] - back, 0)  # the latest request, or an older one
+            push(oracle, pusher, [account], [600 + nonce], nonces=[nonce])
+            emitted = [(e.account, e.score - 600) for e in score_events(oracle)]
+            expected = nonce == latest[who] and nonce > answered[who]
+            assert emitted == ([(account, nonce)] if expected else [])
+            if expected:
+                answered[who] = nonce
+                scored.append((who, nonce))
+            assert oracle.answered_nonce(account) == answered[who]
+            assert oracle.pending_request(account) == (latest[who] if latest[who] > answered[who] else 0)
+        assert len(scored) == len(set(scored))
 
 
 # --------------------------------------------------------------------------- gas
@@ -460,15 +631,36 @@ def test_push_scores_gas_per_score(oracle_deployer):
             execution + intrinsic_gas(push_calldata(accounts, rescored, MODEL_V2, 30 * DAY)),
         )
         assert oracle.score_of(accounts[0]).model == MODEL_V2
+        # The service's pushes answer requests: 200 new accounts that each asked once.
+        askers = fresh_accounts("gas_ask_", 200)
+        for account in askers:
+            with boa.env.prank(account):
+                oracle.request_score()
+        asked = [300 + (i * 53) % 551 for i in range(200)]
+        start_transaction()
+        push(oracle, service, askers, asked, nonces=[1] * 200)
+        execution = oracle._computation.get_gas_used()
+        calldata = push_calldata(askers, asked, ttl=30 * DAY, nonces=[1] * 200)
+        answered = (execution, execution + intrinsic_gas(calldata))
+        assert len(oracle.get_logs()) == 200 and oracle.pending_request(askers[-1]) == 0
+        # and the same batch again: skipped entry by entry, nothing stored
+        start_transaction()
+        push(oracle, service, askers, asked, nonces=[1] * 200)
+        repeat = oracle._computation.get_gas_used()
+        assert oracle.get_logs() == []
 
     print("\npush_scores gas (execution = EVM gas, tx = + 21_000 + calldata)")
     print(f"{'batch':>14} {'execution':>11} {'exec/score':>11} {'tx total':>11} {'tx/score':>10}")
     for label, n, (execution, total) in [(f"{n} new", n, row) for n, row in rows.items()] + [
-        ("200 refreshed", 200, refresh)
+        ("200 refreshed", 200, refresh),
+        ("200 answered", 200, answered),
     ]:
         print(f"{label:>14} {execution:>11,} {execution // n:>11,} {total:>11,} {total // n:>10,}")
 
+    print(f"{'200 repeated':>14} {repeat:>11,} {repeat // 200:>11,}   (request-bound batch pushed again)")
+
     assert rows[200][0] / 200 < rows[1][0] / 1
+    assert repeat < rows[200][0] / 5  # a duplicate push only reads: cheap, and stores nothing
     assert rows[200][1] / 200 < rows[1][1] / 1
     assert rows[200][1] < 30_000_000  # fits comfortably in a mainnet-sized block
 
@@ -482,6 +674,7 @@ STATE_CHANGING = {
     "renounceRole",
     "push_scores",
     "set_grade_thresholds",
+    "set_request_cooldown",
     "request_score",
 }
 ERC20_MOVES = {
@@ -499,6 +692,8 @@ def test_abi_has_no_token_surface(oracle):
     functions = [item for item in oracle.abi if item["type"] == "function"]
     mutating = {f["name"] for f in functions if f["stateMutability"] not in ("view", "pure")}
     assert mutating == STATE_CHANGING
+    # push_scores with and without request nonces: two ABI entries, two selectors
+    assert len([f for f in functions if f["name"] == "push_scores"]) == 2
     assert not any(f["stateMutability"] == "payable" for f in functions)
     selectors = {
         function_signature_to_4byte_selector(f"{f['name']}({','.join(i['type'] for i in f['inputs'])})")
@@ -525,6 +720,8 @@ def test_oracle_role_cannot_move_tokens(oracle, stablecoin, deployer, pusher, al
     calls = [
         (pusher, lambda: oracle.push_scores([alice, pusher], [700, 800], MODEL_V1, DAY)),
         (pusher, lambda: oracle.request_score()),
+        (pusher, lambda: oracle.push_scores([pusher], [700], MODEL_V1, DAY, [1])),
+        (deployer, lambda: oracle.set_request_cooldown(0)),
         (deployer, lambda: oracle.set_grade_thresholds([800, 700, 600, 500, 400])),
         (deployer, lambda: oracle.grantRole(ORACLE_ROLE, alice)),
         (deployer, lambda: oracle.revokeRole(ORACLE_ROLE, alice)),
@@ -538,8 +735,8 @@ def test_oracle_role_cannot_move_tokens(oracle, stablecoin, deployer, pusher, al
         exercised.add(oracle._computation.msg.data_as_bytes[:4])
         assert oracle._computation.children == []  # no call went out
         assert stablecoin.balanceOf(oracle.address) == held
-    # Every state-changing function of the ABI was exercised above.
-    assert len(exercised) == len(STATE_CHANGING)
+    # Every state-changing function of the ABI (each selector) was exercised above.
+    assert len(exercised) == len(STATE_CHANGING) + 1
     assert stablecoin.balanceOf(oracle.address) == held
 
 

@@ -116,8 +116,19 @@ def oracle_contract(w3: Web3, record: dict):
     return w3.eth.contract(address=record["contracts"]["CreditOracle"]["address"], abi=CREDIT_ORACLE_ABI)
 
 
+def after_cooldown(w3: Web3, record: dict, accounts) -> None:
+    """Moves anvil's clock past the request cooldown of `accounts`, if one is still running."""
+    oracle = oracle_contract(w3, record)
+    ready = max(oracle.functions.next_request_at(a.address).call() for a in accounts)
+    if ready > w3.eth.get_block("latest")["timestamp"]:
+        w3.provider.make_request("evm_setNextBlockTimestamp", [ready])
+        w3.provider.make_request("evm_mine", [])
+
+
 def request_score(w3: Web3, record: dict, account) -> dict:
-    """`account` calls CreditOracle.request_score() (anvil's accounts are unlocked)."""
+    """`account` calls CreditOracle.request_score() (anvil's accounts are unlocked), after its
+    cooldown if a previous request is that recent."""
+    after_cooldown(w3, record, [account])
     tx = oracle_contract(w3, record).functions.request_score().transact({"from": account.address})
     return w3.eth.wait_for_transaction_receipt(tx)
 
