@@ -7,6 +7,8 @@ PYTHON ?= python3.11
 VENV := .venv
 STAMP_PY := $(VENV)/.installed
 STAMP_JS := node_modules/.installed
+WEB_BUNDLE := backend/web/dist/.built
+WEB_SOURCES := $(wildcard backend/web/src/*.* backend/web/src/pages/*.js) backend/web/build.mjs
 
 # ape-vyper finds the compiler with `which vyper` and ape-foundry finds `anvil` on PATH.
 export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
@@ -15,7 +17,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: setup test demo fuzz lint fmt bench clean
 
-setup: $(STAMP_PY) $(STAMP_JS)
+setup: $(STAMP_PY) $(STAMP_JS) $(WEB_BUNDLE)
 
 $(STAMP_PY): pyproject.toml requirements.lock
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +28,11 @@ $(STAMP_PY): pyproject.toml requirements.lock
 $(STAMP_JS): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@anvil --version | head -n 1
+	@touch $@
+
+# The web app's bundle (served at / by the indexer API): esbuild over npm packages, never committed.
+$(WEB_BUNDLE): $(STAMP_JS) $(WEB_SOURCES)
+	node backend/web/build.mjs
 	@touch $@
 
 test: setup
@@ -49,4 +56,4 @@ fmt: setup
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf .build .pytest_cache .hypothesis $(STAMP_PY) $(STAMP_JS)
+	rm -rf .build .pytest_cache .hypothesis backend/web/dist $(STAMP_PY) $(STAMP_JS)

@@ -25,5 +25,18 @@ if [ -z "${PEERLEND_TEST_POSTGRES_URL:-}" ] && [ "${PEERLEND_SKIP_POSTGRES:-}" !
     fi
 fi
 
+# The browser tests (tests/web) drive Debian's chromium; install it when missing (root + apt-get).
+# In CI it must be there; elsewhere tests/web skip themselves without it.
+if ! bash scripts/ci_chromium.sh >/dev/null 2>.pytest_chromium.log; then
+    if [ "${CI:-}" = true ]; then
+        cat .pytest_chromium.log >&2
+        echo "run_tests: CI needs chromium for tests/web and it could not be installed" >&2
+        exit 1
+    fi
+    echo "run_tests: chromium unavailable ($(tail -n 1 .pytest_chromium.log)); tests/web are skipped" >&2
+fi
+# The web app's bundle (make setup builds it; rebuilt here when run directly on a fresh tree).
+[ -f backend/web/dist/index.html ] || node backend/web/build.mjs
+
 # -n 2: the suites are independent; CI has two cores.
 pytest -q -n 2 --dist loadfile "$@"

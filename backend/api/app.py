@@ -121,4 +121,8 @@ def create_app(settings: Settings | None = None, *, engine=None, run_indexer: bo
 
     for module in (health, loans, notes, accounts, events, calculator, stats, reconcile):
         app.include_router(module.router)
+    # The web app at `/` (same origin as the API); imported here so the API alone stays importable.
+    from backend.web import mount
+
+    mount(app)
     return app

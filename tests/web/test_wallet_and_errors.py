@@ -1,0 +1,67 @@
+"""The web app's edges in a real browser: connecting through EIP-6963, a wallet on the wrong
+chain, an unknown loan id, a contract revert shown in plain words, and the language switch."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.web.conftest import CHAIN_ID
+
+
+def test_served_at_root_with_local_assets(platform, pages):
+    visitor = pages(None)
+    visitor.goto("market")
+    expect(visitor.page.get_by_test_id("page-market")).to_be_visible()
+    expect(visitor.page.get_by_test_id("no-wallet")).to_be_visible()
+    scripts = visitor.page.eval_on_selector_all(
+        "script[src], link[rel=stylesheet]", "els => els.map(e => e.src || e.href)"
+    )
+    assert scripts and all(src.startswith(platform.app_url + "/app/") for src in scripts)
+
+
+def test_connect_through_eip6963(platform, pages):
+    lender = pages(7, connected=False)
+    lender.goto("market")
+    lender.page.get_by_test_id("connect").click()
+    expect(lender.page.get_by_test_id("account")).to_contain_text(platform.account(7)[:6])
+    assert lender.wallet.connected
+
+
+def test_wrong_chain_is_detected_and_switched(platform, pages):
+    lender = pages(7)
+    lender.wallet.chain_id = 1
+    lender.goto("portfolio")
+    banner = lender.page.get_by_test_id("wrong-chain")
+    expect(banner).to_contain_text(f"chain 1, Peerlend runs on chain {CHAIN_ID}")
+    lender.page.get_by_test_id("switch-chain").click()
+    expect(banner).to_have_count(0)
+    assert lender.wallet.chain_id == CHAIN_ID
+
+
+def test_unknown_loan_id(platform, pages):
+    visitor = pages(None)
+    visitor.goto("loan/999999")
+    expect(visitor.page.get_by_test_id("not-found")).to_have_text("Loan #999999 was not found.")
+    visitor.goto("loan/abc")
+    expect(visitor.page.get_by_test_id("not-found")).to_be_visible()
+
+
+def test_revert_reason_in_plain_words(platform, pages):
+    """The operator withdraws fees before any were collected: the page says why it failed."""
+    admin = pages(0)
+    admin.goto("operator")
+    admin.page.locator("[data-testid^=withdraw-]").first.click()
+    error = admin.page.locator("[data-testid=tx].tx-error")
+    expect(error).to_contain_text("There are no fees to withdraw. (loanbook: no fees)")
+
+
+def test_language_switch(platform, pages):
+    visitor = pages(None)
+    visitor.goto("market")
+    visitor.page.get_by_test_id("lang").click()
+    expect(visitor.page.get_by_test_id("nav-market")).to_have_text("借款标的")
+    expect(visitor.page.get_by_test_id("nav-disclosure")).to_have_text("信息披露")
+    visitor.page.get_by_test_id("lang").click()
+    expect(visitor.page.get_by_test_id("nav-market")).to_have_text(re.compile("Market"))
