@@ -95,9 +95,11 @@ def reset(yes: bool) -> None:
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
 def reconcile(as_json: bool) -> None:
-    """对账: compare the SQL mirror with on-chain views; exit 1 on any mismatch."""
+    """对账: compare the SQL mirror with on-chain views; exit 1 on any mismatch, 2 if there is
+    nothing to compare (empty database, another chain or deployment, RPC down)."""
     from sqlmodel import Session
 
+    from backend.core.reconcile import ReconcileError
     from backend.core.reconcile import reconcile as run_reconcile
     from backend.db.session import make_engine, migrate
     from backend.indexer.deployment import DeploymentError, load_deployment
@@ -111,8 +113,8 @@ def reconcile(as_json: bool) -> None:
         chain_id = rpc.chain_id()
         deployment = load_deployment(settings.deployment_path(chain_id), chain_id)
         with Session(engine) as session:
-            report = run_reconcile(session, rpc.w3, deployment)
-    except DeploymentError as exc:
+            report = run_reconcile(session, rpc, deployment)
+    except (DeploymentError, ReconcileError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     except Exception as exc:  # noqa: BLE001
@@ -123,7 +125,8 @@ def reconcile(as_json: bool) -> None:
     else:
         checks = sum(report.checked.values())
         click.echo(
-            f"reconciled at block {report.block}: {checks} checks, {len(report.mismatches)} mismatches"
+            f"reconciled at block {report.block}: {checks} checks, {len(report.mismatches)} mismatches "
+            f"({report.calls} calls in {report.rpc_requests} JSON-RPC batches)"
         )
         for m in report.mismatches:
             click.echo(f"MISMATCH {m.scope} {m.key} {m.field}: sql={m.sql} chain={m.chain}")

@@ -269,3 +269,33 @@ def claimable(share: int, acc_per_share: int, claimed: int) -> int:
     if share == 0:
         return 0
     return share * acc_per_share // ACC_SCALE - claimed
+
+
+def owed_by_installment(state: LoanState, now: int) -> dict[int, int]:
+    """What `_payoff_parts` charges at `now`, per installment from the cursor on: its scheduled
+    principal plus the interest earned by then (all of it once due, the running installment's
+    pro rata and never less than already paid, none after). Amounts already paid on the cursor
+    installment are included, so the values minus what was paid sum to the payoff's interest
+    and principal. A defaulted loan's debt is this at the default time, plus penalty."""
+    owed: dict[int, int] = {}
+    running_done = False
+    k, remaining = state.cursor, state.scheduled_remaining
+    while k <= state.installments:
+        part, part_interest = state.part(k, remaining)
+        interest = 0
+        if not running_done:
+            paid = state.interest_paid_current if k == state.cursor else 0
+            due_at = state.due_time(k)
+            if due_at <= now:
+                interest = part_interest
+            else:
+                begin = (
+                    state.start if state.method == BULLET else state.start + (k - 1) * state.period_seconds
+                )
+                earned = part_interest * (now - begin) // (due_at - begin) if now > begin else 0
+                interest = max(earned, paid)
+                running_done = True
+        owed[k] = part + interest
+        remaining -= part
+        k += 1
+    return owed

@@ -8,10 +8,11 @@ from typing import Annotated
 
 from eth_utils import is_address, to_checksum_address
 from fastapi import Depends, HTTPException, Query, Request
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
 from sqlmodel import Session
 
 from backend.core.views import AsOf, as_of
+from backend.core.vocabulary import Grade, LoanStatus, Method, parse
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -64,3 +65,25 @@ PageDep = Annotated[Pagination, Depends(pagination)]
 
 def not_found(what: str) -> HTTPException:
     return HTTPException(status_code=404, detail=f"{what} not found")
+
+
+def vocabulary_param(vocabulary, described: str):
+    """A query parameter taking a member of `vocabulary` by number or by name (any case, `-` or
+    `_`): the schema lists both forms."""
+    names = [member.name for member in vocabulary]
+    numbers = [member.value for member in vocabulary]
+    return Annotated[
+        vocabulary,
+        BeforeValidator(lambda value: parse(vocabulary, value)),
+        WithJsonSchema(
+            {
+                "anyOf": [{"type": "integer", "enum": numbers}, {"type": "string", "enum": names}],
+                "description": f"{described}: a number or a name, in any case ({', '.join(names)})",
+            }
+        ),
+    ]
+
+
+StatusParam = vocabulary_param(LoanStatus, "Loan status")
+GradeParam = vocabulary_param(Grade, "Credit grade")
+MethodParam = vocabulary_param(Method, "Repayment method")

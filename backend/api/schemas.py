@@ -51,22 +51,35 @@ class LoanSummary(BaseModel):
     installments: int
     period_seconds: int
     method: Literal["EQUAL_INSTALLMENT", "EQUAL_PRINCIPAL", "INTEREST_ONLY", "BULLET"]
+    method_id: int = Field(description="The contract's number for the method (0–3)")
     status: Literal["OPEN", "FUNDED", "ACTIVE", "REPAID", "DEFAULTED", "CANCELLED", "EXPIRED"]
+    status_id: int = Field(description="The contract's number for the status (1–7)")
     funded: Amount
-    lender_count: int
+    lender_count: int = Field(description="Distinct accounts that funded a note of the loan")
+    note_count: int = Field(description="Notes funded (an account may fund several)")
     funding_deadline: int
     requested_at: int
     disbursed_at: int | None
-    principal_outstanding: Amount
-    next_due_time: int | None
+    principal_outstanding: Amount = Field(
+        description="Active: not yet repaid. Defaulted: principal at default until the debt is fully "
+        "recovered (as the contract's exposure counts it). Else 0"
+    )
+    next_due_time: int | None = Field(
+        description="Oldest installment with anything unpaid; null unless ACTIVE"
+    )
     next_due_amount: Amount | None
-    past_due: Amount
-    days_past_due: int
+    past_due: Amount = Field(
+        description="Installments due and unpaid (penalty excluded); a defaulted loan's remaining debt"
+    )
+    days_past_due: int = Field(
+        description="Days since the oldest unpaid installment fell due; a defaulted loan counts until recovered"
+    )
 
 
 class NoteOut(BaseModel):
     id: int
     loan_id: int
+    token: str = Field(description="The loan's token")
     lender: str = Field(description="Who funded it")
     owner: str | None = Field(
         description="Current ERC-721 owner (buyers included); null once refunded and burned"
@@ -88,9 +101,20 @@ class InstallmentOut(BaseModel):
     principal: Amount
     interest: Amount
     amount: Amount
-    paid: Amount
-    unpaid: Amount
-    status: Literal["PAID", "DUE", "OVERDUE", "SCHEDULED", "DEFAULTED", "NOT_DISBURSED"]
+    paid: Amount = Field(
+        description="Paid by repayments (they pay each installment's interest, then principal)"
+    )
+    paid_principal: Amount
+    paid_interest: Amount
+    waived: Amount = Field(
+        description="Interest never owed: the loan was settled early (repay_in_full charges interest to date) "
+        "or defaulted (the debt froze interest at the default time)"
+    )
+    recovered: Amount = Field(description="A defaulted loan's recoveries, applied to installments in order")
+    unpaid: Amount = Field(description="amount − paid − waived − recovered")
+    status: Literal[
+        "PAID", "SETTLED", "DUE", "OVERDUE", "SCHEDULED", "DEFAULTED", "RECOVERED", "NOT_DISBURSED"
+    ]
     days_overdue: int
 
 
@@ -128,13 +152,67 @@ class EventOut(BaseModel):
     args: dict[str, Any]
 
 
+class Terms(BaseModel):
+    """Terms frozen when the loan was requested (the contract's `loan_terms`)."""
+
+    origination_fee_bps: int
+    service_fee_bps: int
+    reserve_share_bps: int
+    penalty_bps_per_day: int
+    penalty_cap_bps: int
+    coverage_bps: int
+    grace_seconds: int
+    default_after_seconds: int
+    review_seconds: int
+
+
+class Paid(BaseModel):
+    principal: Amount
+    interest: Amount
+    penalty: Amount
+    recovered: Amount = Field(description="Paid on the defaulted loan (Recovery events)")
+
+
+class AmountDue(BaseModel):
+    """The contract's `amount_due` view at as_of (all 0 unless ACTIVE; DEFAULTED: payoff only)."""
+
+    past_due: Amount
+    penalty: Amount
+    next_due_time: int | None = Field(description="null where the contract returns 0 (not ACTIVE)")
+    next_due_amount: Amount
+    principal_outstanding: Amount
+    payoff: Amount = Field(description="What repay_in_full would take now")
+
+
+class LedgerOut(BaseModel):
+    """The contract's `ledger` view."""
+
+    cursor: int
+    scheduled_remaining: Amount
+    interest_paid_current: Amount
+    principal_paid_current: Amount
+    penalty_owed: Amount
+    penalty_charged: Amount
+    accrued_until: int
+    acc_per_share: Amount
+    distributed: Amount
+
+
+class DefaultRecordOut(BaseModel):
+    """The contract's `default_record` view."""
+
+    debt: Amount
+    cover: Amount
+    recovered: Amount
+    principal: Amount = Field(description="Principal outstanding at default")
+
+
 class LoanDetail(LoanSummary):
     as_of: AsOf
     status_recorded: str = Field(
         description="Status stored on-chain (an OPEN loan past its deadline reads EXPIRED)"
     )
-    method_id: int
-    terms: dict[str, int] = Field(description="Terms frozen at request time")
+    terms: Terms
     review_ends_at: int | None
     fully_funded_at: int | None
     start: int | None
@@ -143,10 +221,10 @@ class LoanDetail(LoanSummary):
     annuity: Amount
     origination_fee: Amount
     disbursed_amount: Amount
-    paid: dict[str, Amount]
-    amount_due: dict[str, Any] = Field(description="As the contract's amount_due view at as_of")
-    ledger: dict[str, Any]
-    default: dict[str, Amount] | None
+    paid: Paid
+    amount_due: AmountDue
+    ledger: LedgerOut
+    default: DefaultRecordOut | None
     schedule: list[InstallmentOut]
     notes: list[NoteOut]
     repayments: list[RepaymentOut]
@@ -187,8 +265,27 @@ class CalculatorOut(BaseModel):
     installments: int
     period_seconds: int
     method: str
+    method_id: int
     annuity: Amount | None
     total_principal: Amount
     total_interest: Amount
     total: Amount
     schedule: list[dict[str, Any]]
+
+
+class MismatchOut(BaseModel):
+    scope: Literal["totals", "token", "loan", "note", "exposure", "account"]
+    key: str = Field(description="Loan or note id, token address, borrower/token, account")
+    field: str
+    sql: Any = Field(description="What the database serves (amounts as decimal strings)")
+    chain: Any = Field(description="What the chain's view returns at the block")
+
+
+class ReconcileReport(BaseModel):
+    block: int = Field(description="The indexed block the views were called at")
+    timestamp: int
+    ok: bool
+    checked: dict[str, int] = Field(description="Fields compared, by scope")
+    calls: int = Field(description="eth_calls made")
+    rpc_requests: int = Field(description="JSON-RPC batch requests they were sent in")
+    mismatches: list[MismatchOut]

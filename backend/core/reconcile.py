@@ -1,52 +1,69 @@
-"""对账: the SQL mirror checked against on-chain state at the last indexed block.
+"""对账: every field the API serves that has an on-chain counterpart, checked against the chain's
+views at the last indexed block (`eth_call`s pinned to it, sent in JSON-RPC batches).
 
-Two SQL sides are compared with the chain:
-- balances *recomputed from rows* (notes, loans, repayments, events), per token:
-  `held` = escrowed note shares of loans not yet disbursed + Σ credited to notes − Σ claimed;
-  `reserve` = deposits + reserve share of fees + recoveries to the reserve − default cover;
-  `fees` = treasury share of fees − withdrawals;
-- the incrementally maintained `token` row;
-and per loan: status (EXPIRED by deadline), funded amount, every field of `ledger`,
-`default_record` and `amount_due` (the Python port, at the block's timestamp), per note:
-`claimable` and `note` (share, claimed), per borrower and token: `exposure`, and the
-`loan_count` / `note_count` totals. Every difference is reported; nothing is repaired.
+Checked (`scope`: what):
+- `totals`: `loan_count`, `note_count`;
+- `token`: `held`, `reserve` and `fees` against two SQL sides, the incrementally maintained
+  `token` row and a recomputation from rows (escrowed note shares of loans not yet disbursed +
+  credited to notes − claimed; deposits + reserve share of fees + recoveries − cover; treasury
+  share of fees − withdrawals), and `allowed` against `token_allowed`;
+- `loan`: every field of the `loan` record (status as served: EXPIRED by deadline), every
+  frozen term (`loan_terms`), every `ledger` and `default_record` field, every `amount_due`
+  field (the Python port at the block's timestamp), and the served `principal_outstanding`
+  and `past_due` (for a defaulted loan: its principal at default until recovered, its
+  remaining debt);
+- `note`: loan, share, claimed, claimable, and the owner (`ownerOf`; a burned note's reverts);
+- `exposure`: per borrower and token, `exposure` (per identity once the contracts key it so);
+- `account`: KYC (`is_verified`, `is_blocked`, the attestation's expiry) and the latest score
+  (`score_of`) of every account the API shows one for.
+
+Before anything, the database must have indexed something, from this chain and this
+deployment, and the chain's block at the indexed height must be the indexed block: otherwise
+`ReconcileError` (the CLI prints it and exits 2). Every difference is reported as
+{scope, key, field, sql, chain}; nothing is repaired.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_utils import function_abi_to_4byte_selector, to_checksum_address
+from eth_utils.abi import collapse_if_tuple
 from sqlalchemy import select
 from sqlmodel import Session
-from web3 import Web3
 
 from backend import abi, loanmath
-from backend.core.views import as_of, due_now, effective_status
-from backend.db.models import Event, Loan, Note, Repayment, Token
+from backend.core.views import TERMS, due_now, effective_status, past_due, principal_outstanding
+from backend.core.vocabulary import LoanStatus
+from backend.db.models import Event, Identity, Loan, Note, Repayment, Score, SyncState, Token
 from backend.indexer.deployment import Deployment
+from backend.indexer.rpc import Rpc, RpcError
 
-STATUS_CODES = {
-    "OPEN": 1,
-    "FUNDED": 2,
-    "ACTIVE": 3,
-    "REPAID": 4,
-    "DEFAULTED": 5,
-    "CANCELLED": 6,
-    "EXPIRED": 7,
-}
+LOAN_FIELDS = (
+    "borrower", "token", "grade", "principal", "apr_bps", "installments", "period_seconds", "method", "status",
+    "terms", "funding_deadline", "funded", "review_ends_at", "start", "annuity",
+)  # fmt: skip
 LEDGER_FIELDS = (
     "cursor", "scheduled_remaining", "interest_paid_current", "principal_paid_current", "penalty_owed",
     "penalty_charged", "accrued_until", "acc_per_share", "distributed",
 )  # fmt: skip
+DEFAULT_FIELDS = ("debt", "cover", "recovered", "principal")
 DUE_FIELDS = ("past_due", "penalty", "next_due_time", "next_due_amount", "principal_outstanding", "payoff")
 UNDISBURSED = ("OPEN", "FUNDED", "CANCELLED", "EXPIRED")
 
 
+class ReconcileError(RuntimeError):
+    """Nothing to reconcile: the database is empty, or it indexes another chain or deployment."""
+
+
 @dataclass(frozen=True)
 class Mismatch:
-    scope: str  # token | loan | note | exposure | totals
+    scope: str  # totals | token | loan | note | exposure | account
     key: str
     field: str
     sql: Any
@@ -59,6 +76,8 @@ class Mismatch:
 
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
@@ -68,6 +87,8 @@ class Report:
     timestamp: int
     checked: dict[str, int]
     mismatches: list[Mismatch]
+    rpc_requests: int = 0
+    calls: int = 0
 
     @property
     def ok(self) -> bool:
@@ -79,8 +100,86 @@ class Report:
             "timestamp": self.timestamp,
             "ok": self.ok,
             "checked": self.checked,
+            "calls": self.calls,
+            "rpc_requests": self.rpc_requests,
             "mismatches": [m.as_dict() for m in self.mismatches],
         }
+
+
+# ---------------------------------------------------------------------------
+# eth_call in JSON-RPC batches
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Call:
+    to: str
+    fn: dict
+    args: tuple
+    then: Callable[[Any], None]
+    on_revert: Callable[[], None] | None = None
+
+
+@dataclass
+class Calls:
+    """Queued view calls, sent `chunk` per JSON-RPC batch, all at one block."""
+
+    rpc: Rpc
+    block: int
+    chunk: int = 200
+    queued: list[_Call] = field(default_factory=list)
+    requests: int = 0
+    sent: int = 0
+
+    def add(self, to: str, contract: str, fn: str, args: tuple, then, on_revert=None) -> None:
+        self.queued.append(_Call(to, abi.entry(contract, "function", fn), args, then, on_revert))
+
+    def run(self) -> None:
+        while self.queued:
+            batch, self.queued = self.queued[: self.chunk], self.queued[self.chunk :]
+            payload = [("eth_call", [{"to": c.to, "data": _calldata(c)}, hex(self.block)]) for c in batch]
+            results = self.rpc.batch(payload, chunk=self.chunk, raise_errors=False)
+            self.requests += 1
+            self.sent += len(batch)
+            for call, result in zip(batch, results, strict=True):
+                if isinstance(result, RpcError):
+                    if call.on_revert is None or not _reverted(result):
+                        raise result
+                    call.on_revert()
+                    continue
+                call.then(_decode(call.fn, result))
+
+
+def _types(items: list[dict]) -> list[str]:
+    return [collapse_if_tuple(item) for item in items]
+
+
+def _calldata(call: _Call) -> str:
+    selector = function_abi_to_4byte_selector(call.fn)
+    return "0x" + (selector + abi_encode(_types(call.fn["inputs"]), list(call.args))).hex()
+
+
+def _decode(fn: dict, result: str) -> Any:
+    values = _checksummed(abi_decode(_types(fn["outputs"]), bytes.fromhex(result[2:])))
+    return values[0] if len(values) == 1 else values
+
+
+def _checksummed(value: Any) -> Any:
+    """eth_abi decodes addresses in lower case; the database stores them EIP-55."""
+    if isinstance(value, tuple | list):
+        return type(value)(_checksummed(item) for item in value)
+    if isinstance(value, str) and len(value) == 42 and value.startswith("0x"):
+        return to_checksum_address(value)
+    return value
+
+
+def _reverted(error: RpcError) -> bool:
+    return error.code == 3 or "revert" in str(error).lower()
+
+
+# ---------------------------------------------------------------------------
+# The SQL sides
+# ---------------------------------------------------------------------------
 
 
 def sql_balances(session: Session) -> dict[str, dict[str, int]]:
@@ -116,48 +215,71 @@ def sql_balances(session: Session) -> dict[str, dict[str, int]]:
     return dict(out)
 
 
-def sql_exposure(session: Session) -> dict[tuple[str, str], int]:
-    """The contract's `exposure`: principal of open (even past deadline, until recorded) and
-    funded loans, principal outstanding of active ones, and principal at default of defaulted
-    ones until the debt is fully recovered."""
-    exposure: dict[tuple[str, str], int] = defaultdict(int)
-    for loan in session.scalars(select(Loan)):
-        key = (loan.borrower, loan.token)
-        if loan.status in ("OPEN", "FUNDED"):
-            exposure[key] += loan.principal
-        elif loan.status == "ACTIVE":
-            exposure[key] += loan.principal_outstanding
-        elif loan.status == "DEFAULTED" and loan.recovered < loan.default_debt:
-            exposure[key] += loan.default_principal
-        else:
-            exposure[key] += 0
-    return dict(exposure)
+def sql_exposure(loans: list[Loan]) -> dict[tuple[str, str], int]:
+    """The contract's `exposure(borrower, token)` from the loan rows (`views.exposure`)."""
+    from backend.core.views import exposure
+
+    totals: dict[tuple[str, str], int] = defaultdict(int)
+    for loan in loans:
+        totals[(loan.borrower, loan.token)] += exposure(loan)
+    return dict(totals)
 
 
-def reconcile(session: Session, w3: Web3, deployment: Deployment) -> Report:
-    point = as_of(session)
-    block, now = point.block, point.timestamp
-    book = w3.eth.contract(address=deployment.book, abi=abi.load("LoanBook"))
-    note_nft = w3.eth.contract(address=deployment.contracts["LoanNote"], abi=abi.load("LoanNote"))
+def _indexed_state(session: Session, rpc: Rpc, deployment: Deployment) -> SyncState:
+    states = session.scalars(select(SyncState)).all()
+    indexed = [state for state in states if state.last_block >= state.start_block]
+    if not indexed:
+        raise ReconcileError(
+            "nothing indexed in this database yet: run `peerlend-indexer run` (or `serve`) against the chain first"
+        )
+    state = indexed[0]
+    if state.chain_id != deployment.chain_id:
+        raise ReconcileError(
+            f"this database indexes chain {state.chain_id}, but the RPC serves chain {deployment.chain_id}"
+        )
+    if state.deployment != deployment.fingerprint:
+        raise ReconcileError(
+            f"this database indexes another deployment ({state.deployment}) than {deployment.path} "
+            f"({deployment.fingerprint})"
+        )
+    header = rpc.get_headers([state.last_block])[state.last_block]
+    if header is None or (state.last_block_hash and header["hash"] != state.last_block_hash):
+        raise ReconcileError(
+            f"the chain's block {state.last_block} is not the indexed one (another chain with the same id, "
+            "or a reorg the indexer has not caught up with yet)"
+        )
+    return state
+
+
+# ---------------------------------------------------------------------------
+# Reconcile
+# ---------------------------------------------------------------------------
+
+
+def reconcile(session: Session, rpc: Rpc, deployment: Deployment) -> Report:
+    state = _indexed_state(session, rpc, deployment)
+    block, now = state.last_block, state.last_block_timestamp
+    book, nft = deployment.book, deployment.contracts["LoanNote"]
+    identity_registry, oracle = deployment.contracts["IdentityRegistry"], deployment.contracts["CreditOracle"]
+    calls = Calls(rpc, block)
     mismatches: list[Mismatch] = []
     checked: dict[str, int] = defaultdict(int)
 
-    def call(fn: str, *args):
-        return getattr(book.functions, fn)(*args).call(block_identifier=block)
-
-    def check(scope: str, key: Any, field: str, sql: Any, chain: Any) -> None:
+    def check(scope: str, key: Any, name: str, sql: Any, chain: Any) -> None:
         checked[scope] += 1
         if sql != chain:
-            mismatches.append(Mismatch(scope, str(key), field, sql, chain))
+            mismatches.append(Mismatch(scope, str(key), name, sql, chain))
 
-    if block < 0:
-        return Report(block, now, {}, [])
+    def on_book(fn: str, args: tuple, then) -> None:
+        calls.add(book, "LoanBook", fn, args, then)
 
-    # Totals.
     loans = session.scalars(select(Loan).order_by(Loan.id)).all()
     notes = session.scalars(select(Note).order_by(Note.id)).all()
-    check("totals", "LoanBook", "loan_count", len(loans), call("loan_count"))
-    check("totals", "LoanBook", "note_count", len(notes), call("note_count"))
+    by_id = {loan.id: loan for loan in loans}
+
+    # Totals.
+    on_book("loan_count", (), lambda v: check("totals", "LoanBook", "loan_count", len(loans), v))
+    on_book("note_count", (), lambda v: check("totals", "LoanBook", "note_count", len(notes), v))
 
     # Token balances: recomputed from rows, and the incremental token row.
     recomputed = sql_balances(session)
@@ -165,60 +287,140 @@ def reconcile(session: Session, w3: Web3, deployment: Deployment) -> Report:
     for token in sorted(set(recomputed) | set(token_rows) | set(deployment.tokens)):
         sums = recomputed.get(token, {"held": 0, "reserve": 0, "fees": 0})
         row = token_rows.get(token) or Token(address=token)
-        for field in ("held", "reserve", "fees"):
-            on_chain = call(field, token)
-            check("token", token, field, sums[field], on_chain)
-            check("token", token, f"{field} (token row)", getattr(row, field), on_chain)
+        for name in ("held", "reserve", "fees"):
+
+            def both(value, token=token, name=name, sums=sums, row=row):
+                check("token", token, name, sums[name], value)
+                check("token", token, f"{name} (token row)", getattr(row, name), value)
+
+            on_book(name, (token,), both)
+        on_book(
+            "token_allowed", (token,), lambda v, t=token, r=row: check("token", t, "allowed", r.allowed, v)
+        )
 
     # Loans.
-    by_id = {loan.id: loan for loan in loans}
     for loan in loans:
-        record = call("loan", loan.id)
-        check("loan", loan.id, "status", STATUS_CODES[effective_status(loan, now)], record[8])
-        check("loan", loan.id, "funded", loan.funded, record[11])
-        check("loan", loan.id, "start", loan.start, record[13])
-        check("loan", loan.id, "annuity", loan.annuity, record[14])
-        ledger = call("ledger", loan.id)
-        for i, field in enumerate(LEDGER_FIELDS):
-            check("loan", loan.id, f"ledger.{field}", getattr(loan, field), ledger[i])
-        default = call("default_record", loan.id)
-        check("loan", loan.id, "default.debt", loan.default_debt, default[0])
-        check("loan", loan.id, "default.cover", loan.default_cover, default[1])
-        check("loan", loan.id, "default.recovered", loan.recovered, default[2])
-        check("loan", loan.id, "default.principal", loan.default_principal, default[3])
+        served = {name: getattr(loan, name) for name in LOAN_FIELDS if name not in ("status", "terms")}
+        served["status"] = int(LoanStatus[effective_status(loan, now)])
+
+        def on_loan(record, loan=loan, served=served):
+            for i, name in enumerate(LOAN_FIELDS):
+                if name in served:
+                    check("loan", loan.id, name, served[name], record[i])
+
+        on_book("loan", (loan.id,), on_loan)
+        on_book(
+            "loan_terms",
+            (loan.id,),
+            lambda terms, loan=loan: [
+                check("loan", loan.id, f"terms.{name}", getattr(loan, name), terms[i])
+                for i, name in enumerate(TERMS)
+            ],
+        )
+        on_book(
+            "ledger",
+            (loan.id,),
+            lambda ledger, loan=loan: [
+                check("loan", loan.id, f"ledger.{name}", getattr(loan, name), ledger[i])
+                for i, name in enumerate(LEDGER_FIELDS)
+            ],
+        )
+        served_default = (loan.default_debt, loan.default_cover, loan.recovered, loan.default_principal)
+
+        def on_default(record, loan=loan, served_default=served_default):
+            for i, name in enumerate(DEFAULT_FIELDS):
+                check("loan", loan.id, f"default.{name}", served_default[i], record[i])
+            # What the summary serves for a defaulted loan comes from the default record.
+            if record[0] and record[2] < record[0]:
+                check("loan", loan.id, "past_due", past_due(loan, due_now(loan, now)), record[0] - record[2])
+
+        on_book("default_record", (loan.id,), on_default)
         due = due_now(loan, now)
-        on_chain = call("amount_due", loan.id)
-        outstanding = loan.principal_outstanding if loan.status == "ACTIVE" else 0
-        check("loan", loan.id, "principal_outstanding", outstanding, on_chain[4])
-        for i, field in enumerate(DUE_FIELDS):
-            check("loan", loan.id, f"amount_due.{field}", getattr(due, field), on_chain[i])
+
+        def on_due(on_chain, loan=loan, due=due):
+            for i, name in enumerate(DUE_FIELDS):
+                check("loan", loan.id, f"amount_due.{name}", getattr(due, name), on_chain[i])
+            if loan.status != "DEFAULTED":
+                check("loan", loan.id, "principal_outstanding", principal_outstanding(loan), on_chain[4])
+
+        on_book("amount_due", (loan.id,), on_due)
+        if loan.status == "DEFAULTED":
+            # Served outstanding of a defaulted loan: its principal at default until recovered.
+            def on_defaulted(record, loan=loan):
+                expected = record[3] if record[2] < record[0] else 0
+                check("loan", loan.id, "principal_outstanding", principal_outstanding(loan), expected)
+
+            on_book("default_record", (loan.id,), on_defaulted)
 
     # Notes.
     for note in notes:
         loan = by_id.get(note.loan_id)
         acc = loan.acc_per_share if loan else 0
-        record = call("note", note.id)
-        check("note", note.id, "loan_id", note.loan_id, record[0])
-        check("note", note.id, "share", note.share, record[1])
-        check("note", note.id, "claimed", note.claimed, record[2])
-        check(
-            "note",
-            note.id,
-            "claimable",
-            loanmath.claimable(note.share, acc, note.claimed),
-            call("claimable", note.id),
+
+        def on_note(record, note=note):
+            check("note", note.id, "loan_id", note.loan_id, record[0])
+            check("note", note.id, "share", note.share, record[1])
+            check("note", note.id, "claimed", note.claimed, record[2])
+
+        on_book("note", (note.id,), on_note)
+        claimable = loanmath.claimable(note.share, acc, note.claimed)
+        on_book(
+            "claimable", (note.id,), lambda v, n=note, c=claimable: check("note", n.id, "claimable", c, v)
         )
-        if note.owner is not None:
-            check(
-                "note",
-                note.id,
-                "owner",
-                note.owner,
-                note_nft.functions.ownerOf(note.id).call(block_identifier=block),
-            )
+        calls.add(
+            nft,
+            "LoanNote",
+            "ownerOf",
+            (note.id,),
+            lambda owner, n=note: check("note", n.id, "owner", n.owner, owner),
+            on_revert=lambda n=note: check("note", n.id, "owner", n.owner, None),
+        )
 
-    # Borrower exposure.
-    for (borrower, token), amount in sorted(sql_exposure(session).items()):
-        check("exposure", f"{borrower}/{token}", "exposure", amount, call("exposure", borrower, token))
+    # Borrower exposure (every borrower with a loan, every token it borrowed).
+    for (borrower, token), amount in sorted(sql_exposure(loans).items()):
+        on_book(
+            "exposure",
+            (borrower, token),
+            lambda v, k=f"{borrower}/{token}", a=amount: check("exposure", k, "exposure", a, v),
+        )
 
-    return Report(block, now, dict(checked), mismatches)
+    # Accounts: KYC and the latest score, as /accounts serves them.
+    for row in session.scalars(select(Identity).order_by(Identity.address)):
+        verified = bool(row.identity_hash and now < row.kyc_expires_at)
+        calls.add(
+            identity_registry,
+            "IdentityRegistry",
+            "is_verified",
+            (row.address,),
+            lambda v, r=row, s=verified: check("account", r.address, "kyc.verified", s, v),
+        )
+        calls.add(
+            identity_registry,
+            "IdentityRegistry",
+            "is_blocked",
+            (row.address,),
+            lambda v, r=row: check("account", r.address, "kyc.blocked", r.blocked, v),
+        )
+        calls.add(
+            identity_registry,
+            "IdentityRegistry",
+            "attestation",
+            (row.address,),
+            lambda v, r=row: check(
+                "account", r.address, "kyc.expires_at", r.kyc_expires_at if r.identity_hash else 0, v[1]
+            ),
+        )
+    latest: dict[str, Score] = {}
+    for score in session.scalars(select(Score).order_by(Score.event_id)):
+        latest[score.account] = score
+    for account, score in sorted(latest.items()):
+
+        def on_score(v, account=account, score=score):
+            check("account", account, "score", score.score, v[0])
+            check("account", account, "grade", score.grade, v[1])
+            check("account", account, "score.expires_at", score.expires_at, v[4])
+
+        calls.add(oracle, "CreditOracle", "score_of", (account,), on_score)
+
+    calls.run()
+    return Report(block, now, dict(checked), mismatches, rpc_requests=calls.requests, calls=calls.sent)

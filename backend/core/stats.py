@@ -2,10 +2,12 @@
 
 Definitions (as of the last indexed block):
 - volume: loans disbursed (ACTIVE, REPAID, DEFAULTED), count and principal;
-- outstanding principal: principal not yet repaid on ACTIVE loans;
-- overdue buckets by days past due of the oldest unpaid installment (1–30, 31–90, 90+):
-  loans, their past-due installment amounts, their outstanding principal, and the rate =
-  that outstanding principal / all outstanding principal (逾期率 by amount);
+- outstanding principal: principal not yet repaid on ACTIVE loans, plus the principal at
+  default of DEFAULTED loans whose debt is not fully recovered (as the contract's `exposure`);
+- overdue buckets by days past due of the oldest unpaid installment (1–30, 31–90, 90+),
+  defaulted loans included until fully recovered: loans, their past-due amounts (a defaulted
+  loan's remaining debt), their outstanding principal, and the rate = that outstanding
+  principal / all outstanding principal (逾期率 by amount);
 - default rate: defaulted loans' principal outstanding at default / disbursed principal,
   and by count;
 - reserve balance and fees: the book's `reserve` and `fees` mirrors, all fees ever taken
@@ -21,7 +23,17 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from backend.core.views import DISBURSED, GRADE_LETTERS, STATUSES, days_past_due, due_now, effective_status
+from backend.core.views import (
+    DISBURSED,
+    GRADE_LETTERS,
+    STATUSES,
+    days_past_due,
+    due_now,
+    effective_status,
+    past_due,
+    principal_outstanding,
+    unrecovered,
+)  # fmt: skip
 from backend.db.models import Loan, Note, Repayment, Token
 
 BUCKETS = (("1-30", 1, 30), ("31-90", 31, 90), ("90+", 91, None))
@@ -50,17 +62,18 @@ def token_stats(
     disbursed = [loan for loan in loans if loan.status in DISBURSED]
     active = [loan for loan in loans if loan.status == "ACTIVE"]
     defaulted = [loan for loan in loans if loan.status == "DEFAULTED"]
-    outstanding = sum(loan.principal_outstanding for loan in active)
+    owing = [loan for loan in loans if loan.status == "ACTIVE" or unrecovered(loan)]
+    outstanding = sum(principal_outstanding(loan) for loan in owing)
     volume = sum(loan.principal for loan in disbursed)
 
     buckets = {name: {"loans": 0, "past_due": 0, "principal_outstanding": 0} for name, _, _ in BUCKETS}
-    for loan in active:
+    for loan in owing:
         due = due_now(loan, now)
         name = _bucket(days_past_due(loan, now, due))
         if name is not None:
             buckets[name]["loans"] += 1
-            buckets[name]["past_due"] += due.past_due
-            buckets[name]["principal_outstanding"] += loan.principal_outstanding
+            buckets[name]["past_due"] += past_due(loan, due)
+            buckets[name]["principal_outstanding"] += principal_outstanding(loan)
     overdue_principal = sum(b["principal_outstanding"] for b in buckets.values())
     overdue = {
         "buckets": {
@@ -95,9 +108,7 @@ def token_stats(
                 "requested": len(rows),
                 "disbursed": len(rows_disbursed),
                 "volume": str(grade_volume),
-                "principal_outstanding": str(
-                    sum(loan.principal_outstanding for loan in rows if loan.status == "ACTIVE")
-                ),
+                "principal_outstanding": str(sum(principal_outstanding(loan) for loan in rows)),
                 "defaulted": len(rows_defaulted),
                 "default_rate": _ratio(sum(loan.default_principal for loan in rows_defaulted), grade_volume),
                 "average_apr_bps": round(sum(loan.apr_bps for loan in rows) / len(rows), 2),

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from backend import loanmath
+from backend.core.vocabulary import LoanStatus, Method
 from backend.db.models import Loan, Note, SyncState
 from backend.indexer.apply import loan_state
 
@@ -59,14 +60,57 @@ def due_now(loan: Loan, now: int) -> loanmath.Due:
     return loanmath.amount_due(loan_state(loan), now)
 
 
+def unrecovered(loan: Loan) -> bool:
+    """A defaulted loan whose debt is not fully recovered (its principal still counts in the
+    borrower's exposure, as on-chain)."""
+    return loan.status == "DEFAULTED" and loan.recovered < loan.default_debt
+
+
+def principal_outstanding(loan: Loan) -> int:
+    """Principal not yet repaid: an active loan's, and a defaulted loan's principal at default
+    until its debt is fully recovered (the amount the contract keeps in `exposure`)."""
+    if loan.status == "ACTIVE":
+        return loan.principal_outstanding
+    if unrecovered(loan):
+        return loan.default_principal
+    return 0
+
+
+def exposure(loan: Loan) -> int:
+    """The loan's part of the contract's `exposure(borrower, token)`: principal of open (also
+    past the deadline until the expiry is recorded) and funded loans, principal outstanding of
+    active ones, and a defaulted loan's principal at default until the debt is fully recovered."""
+    if loan.status in ("OPEN", "FUNDED"):
+        return loan.principal
+    return principal_outstanding(loan)
+
+
+def past_due(loan: Loan, due: loanmath.Due) -> int:
+    """Installments due and unpaid (penalty excluded); for a defaulted loan the whole remaining debt."""
+    if loan.status == "DEFAULTED":
+        return loan.default_debt - loan.recovered
+    return due.past_due
+
+
 def days_past_due(loan: Loan, now: int, due: loanmath.Due | None = None) -> int:
-    """Whole days since the oldest unpaid installment fell due (0 if nothing is past due)."""
+    """Whole days since the oldest unpaid installment fell due (0 if nothing is past due); a
+    defaulted loan keeps counting until its debt is fully recovered."""
+    if unrecovered(loan):
+        return (now - (loan.start + loan.cursor * loan.period_seconds)) // DAY
     if loan.status != "ACTIVE":
         return 0
     due = due or due_now(loan, now)
     if due.past_due == 0:
         return 0
     return (now - (loan.start + loan.cursor * loan.period_seconds)) // DAY
+
+
+def next_due_time(loan: Loan) -> int | None:
+    """Due time of the oldest installment with anything unpaid; null unless the loan is ACTIVE
+    (where the contract's `amount_due.next_due_time` is 0)."""
+    if loan.status != "ACTIVE":
+        return None
+    return loan.start + loan.cursor * loan.period_seconds
 
 
 def s(value: int | None) -> str | None:
@@ -87,45 +131,67 @@ def loan_summary(loan: Loan, now: int) -> dict:
         "apr_bps": loan.apr_bps,
         "installments": loan.installments,
         "period_seconds": loan.period_seconds,
-        "method": loanmath.METHODS[loan.method],
+        "method": Method(loan.method).name,
+        "method_id": loan.method,
         "status": status,
+        "status_id": int(LoanStatus[status]),
         "funded": s(loan.funded),
         "lender_count": loan.lender_count,
+        "note_count": loan.note_count,
         "funding_deadline": loan.funding_deadline,
         "requested_at": loan.requested_at,
         "disbursed_at": loan.disbursed_at,
-        "principal_outstanding": s(loan.principal_outstanding if loan.status == "ACTIVE" else 0),
-        "next_due_time": due.next_due_time
-        if loan.status == "ACTIVE" and loan.cursor <= loan.installments
-        else None,
+        "principal_outstanding": s(principal_outstanding(loan)),
+        "next_due_time": next_due_time(loan),
         "next_due_amount": s(due.next_due_amount) if loan.status == "ACTIVE" else None,
-        "past_due": s(due.past_due),
+        "past_due": s(past_due(loan, due)),
         "days_past_due": days_past_due(loan, now, due),
     }
 
 
 def schedule_rows(loan: Loan, now: int) -> list[dict]:
+    """Every installment with what was paid on it. Repayments are applied in order, each
+    installment's interest then principal (the contract's waterfall), so `paid` sums to the
+    principal and interest of the loan's Repayment events. `waived`: interest never owed because
+    the loan was settled early (`repay_in_full` charges interest to date only) or defaulted (the
+    debt is frozen at interest to date). A defaulted loan's recoveries are applied to its unpaid
+    installments in order (penalty last): `recovered`, and status RECOVERED once nothing is left."""
     rows = loanmath.schedule(
         loan.principal, loan.apr_bps, loan.installments, loan.period_seconds, loan.method
     )
     disbursed = loan.status in DISBURSED
+    interest_left, principal_left = loan.interest_paid, loan.principal_paid
+    owed: dict[int, int] = {}
+    if loan.status == "DEFAULTED":
+        owed = loanmath.owed_by_installment(loan_state(loan), loan.closed_at or now)
+    recovered_left = loan.recovered
     out = []
     for row in rows:
+        interest = min(row.interest, interest_left)
+        principal = min(row.principal, principal_left)
+        interest_left -= interest
+        principal_left -= principal
+        paid, waived, recovered = interest + principal, 0, 0
         due_time = loan.start + row.due_offset if disbursed else None
         if not disbursed:
-            paid, status = 0, "NOT_DISBURSED"
+            status = "NOT_DISBURSED"
+        elif loan.status == "REPAID":
+            waived = row.amount - paid
+            status = "PAID" if waived == 0 else "SETTLED"
         elif row.k < loan.cursor:
-            paid, status = row.amount, "PAID"
+            status = "PAID"
+        elif loan.status == "DEFAULTED":
+            still_owed = owed[row.k] - paid
+            waived = row.amount - paid - still_owed
+            recovered = min(still_owed, recovered_left)
+            recovered_left -= recovered
+            status = "RECOVERED" if recovered == still_owed else "DEFAULTED"
+        elif due_time <= now:
+            status = "OVERDUE"
+        elif row.k == loan.cursor:
+            status = "DUE"
         else:
-            paid = loan.interest_paid_current + loan.principal_paid_current if row.k == loan.cursor else 0
-            if loan.status == "DEFAULTED":
-                status = "DEFAULTED"
-            elif due_time <= now:
-                status = "OVERDUE"
-            elif row.k == loan.cursor:
-                status = "DUE"
-            else:
-                status = "SCHEDULED"
+            status = "SCHEDULED"
         out.append(
             {
                 "installment": row.k,
@@ -135,7 +201,11 @@ def schedule_rows(loan: Loan, now: int) -> list[dict]:
                 "interest": str(row.interest),
                 "amount": str(row.amount),
                 "paid": str(paid),
-                "unpaid": str(row.amount - paid),
+                "paid_principal": str(principal),
+                "paid_interest": str(interest),
+                "waived": str(waived),
+                "recovered": str(recovered),
+                "unpaid": str(row.amount - paid - waived - recovered),
                 "status": status,
                 "days_overdue": (now - due_time) // DAY if status == "OVERDUE" else 0,
             }
@@ -149,7 +219,6 @@ def loan_detail(session: Session, loan: Loan, now: int) -> dict:
     detail.update(
         {
             "status_recorded": loan.status,
-            "method_id": loan.method,
             "terms": {field: getattr(loan, field) for field in TERMS},
             "review_ends_at": loan.review_ends_at or None,
             "fully_funded_at": loan.fully_funded_at,
@@ -168,7 +237,7 @@ def loan_detail(session: Session, loan: Loan, now: int) -> dict:
             "amount_due": {
                 "past_due": s(due.past_due),
                 "penalty": s(due.penalty),
-                "next_due_time": due.next_due_time,
+                "next_due_time": due.next_due_time or None,
                 "next_due_amount": s(due.next_due_amount),
                 "principal_outstanding": s(due.principal_outstanding),
                 "payoff": s(due.payoff),
@@ -188,7 +257,7 @@ def loan_detail(session: Session, loan: Loan, now: int) -> dict:
             if loan.status != "DEFAULTED"
             else {
                 "debt": s(loan.default_debt),
-                "principal_outstanding": s(loan.default_principal),
+                "principal": s(loan.default_principal),
                 "cover": s(loan.default_cover),
                 "recovered": s(loan.recovered),
             },
@@ -204,6 +273,7 @@ def note_view(note: Note, loan: Loan) -> dict:
     return {
         "id": note.id,
         "loan_id": note.loan_id,
+        "token": loan.token,
         "lender": note.lender,
         "owner": note.owner,
         "amount": s(note.amount),

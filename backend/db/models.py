@@ -133,7 +133,8 @@ class Loan(BackendModel, table=True):
     review_seconds: int = Big()
     # Funding and disbursement.
     funded: int = U256()
-    lender_count: int = 0
+    lender_count: int = Field(default=0, description="Distinct accounts that funded a note of it")
+    note_count: int = Field(default=0, description="Notes funded (one per LoanFunded)")
     review_ends_at: int = Big()
     start: int = Big()
     annuity: int = U256()

@@ -141,6 +141,17 @@ def _loan(session: Session, args: dict) -> Loan:
     return loan
 
 
+def _lenders(session: Session, loan_id: int) -> set[str]:
+    """Distinct accounts that funded a note of the loan (cached for the batch: notes added in it
+    are not flushed)."""
+    cache = session.info.setdefault(_CACHE, {})
+    lenders = cache.get(("lenders", loan_id))
+    if lenders is None:
+        lenders = set(session.scalars(select(Note.lender).where(Note.loan_id == loan_id)))
+        cache[("lenders", loan_id)] = lenders
+    return lenders
+
+
 def _token(session: Session, address: str) -> Token:
     token = get(session, Token, address)
     if token is None:
@@ -183,6 +194,8 @@ def _requested(session: Session, event: Event, args: dict) -> None:
         ),
         _u(args, "loan_id"),
     )
+    # A new loan has no lenders yet: nothing to look up when it is funded in the same batch.
+    session.info.setdefault(_CACHE, {})[("lenders", _u(args, "loan_id"))] = set()
     _token(session, args["token"])
 
 
@@ -198,7 +211,11 @@ def _funded(session: Session, event: Event, args: dict) -> None:
     loan = _loan(session, args)
     amount = _u(args, "amount")
     loan.funded = _u(args, "total_funded")
-    loan.lender_count += 1
+    loan.note_count += 1
+    lenders = _lenders(session, loan.id)
+    if args["lender"] not in lenders:
+        lenders.add(args["lender"])
+        loan.lender_count += 1
     # Each funding mints a new note id: nothing to look up.
     note = new_row(
         Note,

@@ -58,13 +58,17 @@ class Rpc:
             raise RpcError(f"{method}: {error}")
         return response.get("result")
 
-    def batch(self, calls: list[tuple[str, list[Any]]], chunk: int = 100) -> list[Any]:
-        """Results of several calls, `chunk` per HTTP request (sequential if the node refuses batches)."""
+    def batch(
+        self, calls: list[tuple[str, list[Any]]], chunk: int = 100, raise_errors: bool = True
+    ) -> list[Any]:
+        """Results of several calls, `chunk` per HTTP request (sequential if the node refuses batches).
+        With `raise_errors=False`, a call the node answers with an error gives its `RpcError`
+        in place of a result instead of raising (e.g. an `eth_call` that reverts)."""
         if len(calls) > chunk:
             return [
                 result
                 for i in range(0, len(calls), chunk)
-                for result in self.batch(calls[i : i + chunk], chunk)
+                for result in self.batch(calls[i : i + chunk], chunk, raise_errors)
             ]
         if not calls:
             return []
@@ -73,10 +77,20 @@ class Rpc:
         except (requests.RequestException, OSError, ValueError) as exc:
             raise RpcError(f"batch: {type(exc).__name__}: {exc}") from exc
         if not isinstance(responses, list) or len(responses) != len(calls):
-            return [self.request(method, params) for method, params in calls]
+            return [self._safely(self.request, raise_errors, method, params) for method, params in calls]
         return [
-            self._result(method, response) for (method, _), response in zip(calls, responses, strict=True)
+            self._safely(self._result, raise_errors, method, response)
+            for (method, _), response in zip(calls, responses, strict=True)
         ]
+
+    @staticmethod
+    def _safely(fn, raise_errors: bool, *args) -> Any:
+        if raise_errors:
+            return fn(*args)
+        try:
+            return fn(*args)
+        except RpcError as exc:
+            return exc
 
     def chain_id(self) -> int:
         return int(self.request("eth_chainId", []), 16)

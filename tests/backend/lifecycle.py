@@ -1,10 +1,12 @@
 """Drives a full Peerlend history on a real anvil with ape, for the indexer tests.
 
-Nine loans covering every status and path: repaid (one late installment with penalty, a note
-sold to a buyer, a pay-ahead, repay_in_full), defaulted (reserve cover, a recovery), cancelled
-(refund), expired and recorded (refund), expired unrecorded (EXPIRED only by deadline), active
-31–90 and 1–30 days past due, open, funded in review; plus KYC attest/revoke, a blocklist
-entry, two score pushes, a reserve deposit and a fee withdrawal.
+Ten loans covering every status and path: repaid (one late installment with penalty, a note
+sold to a buyer, a pay-ahead, repay_in_full), defaulted (reserve cover, a partial recovery),
+defaulted and recovered in full (a partial recovery, then repay_in_full), cancelled (refund),
+expired and recorded (refund), expired unrecorded (EXPIRED only by deadline), active 31–90 and
+1–30 days past due (the first with two notes of one lender), open, funded in review; several
+lenders with several notes each; plus KYC attest/revoke, a blocklist entry, two score pushes,
+a reserve deposit and a fee withdrawal.
 """
 
 from __future__ import annotations
@@ -111,10 +113,11 @@ def drive(record: dict) -> Scenario:
     notes.transferFrom(l1, buyer, sc.notes["sold"], sender=l1)
     book.withdraw_fees(token.address, sender=deployer)
 
-    # Second installment 10 days late (7 days of penalty after the 3-day grace), plus 50 ahead.
+    # Second installment 10 days late (7 days of penalty after the 3-day grace), plus 5 ahead
+    # (less than the last installment's interest, so settling early leaves some unearned).
     chain.mine(timestamp=start + 70 * DAY)
     due = book.amount_due(loan1)
-    book.repay(loan1, due.past_due + due.penalty * 2 + 50 * UNIT, sender=a)
+    book.repay(loan1, due.past_due + due.penalty * 2 + 5 * UNIT, sender=a)
 
     # Loan 2 defaults; the reserve covers half; the borrower recovers a little.
     at(start + 75 * DAY)
@@ -133,10 +136,18 @@ def drive(record: dict) -> Scenario:
 
     # Loan 6: interest-only, will be 45 days past due at the end.
     sc.loans["overdue_45"] = loan6 = request(a, 2_000, 1_000, 4, 30 * DAY, 2, 7 * DAY)
-    sc.notes["l1_loan6"] = fund(loan6, l1, 1_500)
+    # Two lenders, three notes: L1 funds twice.
+    sc.notes["l1_loan6"] = fund(loan6, l1, 1_000)
+    sc.notes["l1_loan6_again"] = fund(loan6, l1, 500)
     sc.notes["buyer_loan6"] = fund(loan6, buyer, 500)
+    # Loan 7 will default, be partly recovered, then recovered in full (repay_in_full).
+    sc.loans["recovered"] = loan_r = request(b, 600, 1_500, 2, 30 * DAY, 0, 7 * DAY)
+    sc.notes["l1_recovered"] = fund(loan_r, l1, 200)
+    sc.notes["l3_recovered"] = fund(loan_r, l3, 300)
+    sc.notes["l1_recovered_again"] = fund(loan_r, l1, 100)
     at(chain.blocks.head.timestamp + DAY + 60)
     book.disburse(loan6, sender=a)
+    book.disburse(loan_r, sender=b)
     start6 = book.loan(loan6).start
     at(start6 + 30 * DAY)
     schedule6 = book.schedule(2_000 * UNIT, 1_000, 4, 30 * DAY, 2)
@@ -149,6 +160,14 @@ def drive(record: dict) -> Scenario:
     sc.notes["l3_loan7"] = fund(loan7, l3, 500)
     at(chain.blocks.head.timestamp + DAY + 60)
     book.disburse(loan7, sender=b)
+
+    # The loan to recover: more than 30 days past its first due date, defaulted; 100 recovered,
+    # then the rest with repay_in_full; L1 claims one of its two notes.
+    at(start6 + 65 * DAY)
+    book.mark_default(loan_r, sender=l3)
+    book.repay(loan_r, 100 * UNIT, sender=b)
+    book.repay_in_full(loan_r, sender=b)
+    book.claim(sc.notes["l1_recovered"], sender=l1)
 
     # Still open, and fully funded in review, at the end.
     at(end - 2 * DAY)

@@ -43,6 +43,15 @@ def at(chain):
     return call
 
 
+def logs_by_loan(chain, event: str) -> dict[int, list]:
+    """A LoanBook event's logs up to the indexed block, by loan id (read with web3, not the indexer)."""
+    out: dict[int, list] = {}
+    logs = getattr(chain.book.events, event).get_logs(from_block=0, to_block=chain.scenario.end_block)
+    for log in logs:
+        out.setdefault(log.args.loan_id, []).append(log)
+    return out
+
+
 def get(client, path, **params):
     response = client.get(path, params=params)
     assert response.status_code == 200, response.text
@@ -80,7 +89,9 @@ def test_openapi_and_docs(client):
 def test_every_loan_matches_the_chain(client, chain, at):
     sc = chain.scenario
     count = at("LoanBook", "loan_count")
-    assert count == 9
+    assert count == 10
+    funded = logs_by_loan(chain, "LoanFunded")
+    repayments = logs_by_loan(chain, "Repayment")
     for loan_id in range(1, count + 1):
         body = get(client, f"/loans/{loan_id}")
         record = at("LoanBook", "loan", loan_id)
@@ -99,8 +110,24 @@ def test_every_loan_matches_the_chain(client, chain, at):
         # amount_due, as the contract computes it at this block (pending penalty included).
         due = at("LoanBook", "amount_due", loan_id)
         keys = ("past_due", "penalty", "next_due_time", "next_due_amount", "principal_outstanding", "payoff")
-        assert [int(body["amount_due"][k]) for k in keys] == list(due), loan_id
-        assert int(body["principal_outstanding"]) == due[4]
+        # next_due_time is null, not 0, where the loan has none (as in the summary).
+        assert [int(body["amount_due"][k] or 0) for k in keys] == list(due), loan_id
+        assert body["amount_due"]["next_due_time"] == body["next_due_time"]
+        debt, _, recovered, at_default = at("LoanBook", "default_record", loan_id)
+        if body["status"] == "DEFAULTED":
+            assert int(body["principal_outstanding"]) == (at_default if recovered < debt else 0)
+            assert int(body["past_due"]) == debt - recovered
+        else:
+            assert int(body["principal_outstanding"]) == due[4]
+        # Distinct lenders, not notes; the rows' paid amounts add up to the Repayment events.
+        lenders = [log.args.lender for log in funded.get(loan_id, [])]
+        assert (body["lender_count"], body["note_count"]) == (len(set(lenders)), len(lenders)), loan_id
+        paid = sum(log.args.principal + log.args.interest for log in repayments.get(loan_id, []))
+        assert sum(int(row["paid"]) for row in body["schedule"]) == paid, loan_id
+        for row in body["schedule"]:
+            assert int(row["paid"]) + int(row["waived"]) + int(row["recovered"]) + int(row["unpaid"]) == int(
+                row["amount"]
+            )
         # Schedule: the contract's schedule view, to the unit.
         rows = at("LoanBook", "schedule", record[3], record[4], record[5], record[6], record[7])
         assert [(r["due_offset"], int(r["principal"]), int(r["interest"])) for r in body["schedule"]] == [
@@ -123,7 +150,7 @@ def test_statuses_cover_every_path(client, chain):
     expected = {
         "repaid": "REPAID", "defaulted": "DEFAULTED", "cancelled": "CANCELLED", "expired": "EXPIRED",
         "expired_unrecorded": "EXPIRED", "overdue_45": "ACTIVE", "overdue_11": "ACTIVE", "open": "OPEN",
-        "in_review": "FUNDED",
+        "in_review": "FUNDED", "recovered": "DEFAULTED",
     }  # fmt: skip
     for key, status in expected.items():
         body = get(client, f"/loans/{sc.loans[key]}")
@@ -135,7 +162,11 @@ def test_statuses_cover_every_path(client, chain):
 def test_repaid_loan_detail(client, chain):
     sc = chain.scenario
     body = get(client, f"/loans/{sc.loans['repaid']}")
-    assert [row["status"] for row in body["schedule"]] == ["PAID", "PAID", "PAID"]
+    # Settled early by repay_in_full: the last installment's unearned interest was never owed.
+    assert [row["status"] for row in body["schedule"]] == ["PAID", "PAID", "SETTLED"]
+    last = body["schedule"][-1]
+    assert int(last["waived"]) > 0 and last["unpaid"] == "0" and int(last["paid"]) < int(last["amount"])
+    assert last["paid_principal"] == last["principal"]
     kinds = [row["kind"] for row in body["repayments"]]
     assert kinds == ["repayment"] * 3
     late = body["repayments"][1]
@@ -169,36 +200,67 @@ def test_defaulted_loan_detail(client, chain, at):
     body = get(client, f"/loans/{sc.loans['defaulted']}")
     debt, cover, recovered, principal = at("LoanBook", "default_record", sc.loans["defaulted"])
     assert body["default"] == {
-        "debt": str(debt), "principal_outstanding": str(principal), "cover": str(cover), "recovered": str(recovered),
+        "debt": str(debt), "principal": str(principal), "cover": str(cover), "recovered": str(recovered),
     }  # fmt: skip
     assert recovered == 200 * UNIT and cover == 500 * UNIT
     assert all(row["status"] == "DEFAULTED" for row in body["schedule"])
+    assert sum(int(row["recovered"]) for row in body["schedule"]) == recovered
     assert [row["kind"] for row in body["repayments"]] == ["recovery"]
+    # Still owed: its principal at default counts as outstanding and it stays past due.
+    assert int(body["principal_outstanding"]) == principal > 0
+    assert int(body["past_due"]) == debt - recovered
+    oldest_due = body["start"] + body["ledger"]["cursor"] * body["period_seconds"]
+    assert body["days_past_due"] == (sc.end_time - oldest_due) // DAY > 90
+
+
+def test_fully_recovered_default(client, chain, at):
+    sc = chain.scenario
+    loan_id = sc.loans["recovered"]
+    body = get(client, f"/loans/{loan_id}")
+    debt, cover, recovered, principal = at("LoanBook", "default_record", loan_id)
+    assert recovered == debt > 0 and body["status"] == "DEFAULTED"
+    assert [row["kind"] for row in body["repayments"]] == ["recovery", "recovery"]
+    assert int(body["repayments"][0]["amount"]) == 100 * UNIT
+    assert all(row["status"] == "RECOVERED" and row["unpaid"] == "0" for row in body["schedule"])
+    assert body["principal_outstanding"] == body["past_due"] == "0" and body["days_past_due"] == 0
+    assert body["lender_count"] == 2 and body["note_count"] == 3
+    assert at("LoanBook", "exposure", sc.borrower_b, sc.token) == int(
+        get(client, f"/accounts/{sc.borrower_b}")["borrower"]["exposure"][sc.token]
+    )
 
 
 def test_list_filters_and_sorting(client, chain, at):
     sc = chain.scenario
-    statuses = {i: STATUS[at("LoanBook", "loan", i)[8]] for i in range(1, 10)}
-    for status in ("OPEN", "FUNDED", "ACTIVE", "REPAID", "DEFAULTED", "CANCELLED", "EXPIRED"):
+    statuses = {i: STATUS[at("LoanBook", "loan", i)[8]] for i in range(1, 11)}
+    for number, status in STATUS.items():
         body = get(client, "/loans", status=status)
         assert sorted(item["id"] for item in body["items"]) == sorted(
             i for i, s in statuses.items() if s == status
         )
         assert body["total"] == len(body["items"])
+        assert all(item["status_id"] == number for item in body["items"])
+        # The number the responses carry, and the name in any case, filter alike.
+        assert get(client, "/loans", status=number) == body == get(client, "/loans", status=status.lower())
     a = get(client, "/loans", borrower=sc.borrower_a.lower(), sort="id")  # any case
-    assert [item["id"] for item in a["items"]] == [1, 3, 6, 8]
+    assert [item["id"] for item in a["items"]] == [1, 3, 6, 9]
     assert all(item["grade_letter"] == "A" for item in a["items"])
-    assert [item["id"] for item in get(client, "/loans", grade="C", sort="id")["items"]] == [2, 4, 5, 7, 9]
+    grade_c = [item["id"] for item in get(client, "/loans", grade="C", sort="id")["items"]]
+    assert grade_c == [2, 4, 5, 7, 8, 10]
+    assert [item["id"] for item in get(client, "/loans", grade=3, sort="id")["items"]] == grade_c
+    assert [item["id"] for item in get(client, "/loans", grade="c", sort="id")["items"]] == grade_c
+    interest_only = get(client, "/loans", method="interest-only", sort="id")["items"]
+    assert [item["id"] for item in interest_only] == [4, 6]
+    assert get(client, "/loans", method=2, sort="id")["items"] == interest_only
     assert [item["id"] for item in get(client, "/loans", lender=sc.buyer, sort="id")["items"]] == [1, 6]
-    assert get(client, "/loans", token=sc.token)["total"] == 9
+    assert get(client, "/loans", token=sc.token)["total"] == 10
     assert get(client, "/loans", token="0x" + "11" * 20)["total"] == 0
     by_principal = get(client, "/loans", sort="-principal")["items"]
     principals = [int(item["principal"]) for item in by_principal]
     assert principals == sorted(principals, reverse=True)
     page1 = get(client, "/loans", limit=4, offset=0, sort="id")
     page3 = get(client, "/loans", limit=4, offset=8, sort="id")
-    assert [i["id"] for i in page1["items"]] == [1, 2, 3, 4] and [i["id"] for i in page3["items"]] == [9]
-    assert page1["total"] == page3["total"] == 9
+    assert [i["id"] for i in page1["items"]] == [1, 2, 3, 4] and [i["id"] for i in page3["items"]] == [9, 10]
+    assert page1["total"] == page3["total"] == 10
 
 
 # ---------------------------------------------------------------------------
@@ -237,6 +299,62 @@ def test_lender_accounts_balance_with_the_token(client, chain, at):
     assert {note["id"] for note in buyer["lender"]["notes"]} == {sc.notes["sold"], sc.notes["buyer_loan6"]}
     assert int(buyer["lender"]["realised_return"][sc.token]) > 0
     assert buyer["roles"] == ["lender"]
+
+
+def test_notes_list(client, chain, at):
+    sc = chain.scenario
+    count = at("LoanBook", "note_count")
+    everything = get(client, "/notes", limit=1000)
+    assert everything["total"] == count == len(everything["items"])
+    assert [note["id"] for note in everything["items"]] == list(range(1, count + 1))
+    for note in everything["items"]:
+        assert (note["loan_id"], int(note["share"]), int(note["claimed"])) == tuple(
+            at("LoanBook", "note", note["id"])
+        )
+        assert note["token"] == sc.token
+    owned = get(client, "/notes", owner=sc.lenders[0].lower())["items"]
+    assert {n["id"] for n in owned} == {
+        sc.notes["l1_loan6"], sc.notes["l1_loan6_again"], sc.notes["l1_recovered"], sc.notes["l1_recovered_again"]
+    }  # fmt: skip
+    assert all(at("LoanNote", "ownerOf", n["id"]) == sc.lenders[0] for n in owned)
+    by_loan = get(client, "/notes", loan=sc.loans["repaid"])["items"]
+    assert [n["id"] for n in by_loan] == [sc.notes["sold"], sc.notes["l2_loan1"], sc.notes["unclaimed"]]
+    both = get(client, "/notes", owner=sc.buyer, loan=sc.loans["repaid"])
+    assert [n["id"] for n in both["items"]] == [sc.notes["sold"]] and both["total"] == 1
+    funded_by_l1 = get(client, "/notes", lender=sc.lenders[0])["items"]
+    assert sc.notes["sold"] in {n["id"] for n in funded_by_l1}
+    assert get(client, "/notes", limit=2, offset=1)["items"] == everything["items"][1:3]
+
+
+def test_invested_counts_every_note_funded(client, chain):
+    """invested = every note the account funded, whatever became of the loan (refunded ones
+    included); lent = only notes of loans that were disbursed."""
+    sc = chain.scenario
+    logs = chain.book.events.LoanFunded.get_logs(from_block=0, to_block=sc.end_block)
+    for lender in sc.lenders:
+        body = get(client, f"/accounts/{lender}")["lender"]
+        mine = [log for log in logs if log.args.lender == lender]
+        assert int(body["invested"][sc.token]) == sum(log.args.amount for log in mine)
+        disbursed = {
+            loan["id"] for loan in get(client, "/loans", limit=1000)["items"] if loan["disbursed_at"]
+        }
+        assert int(body["lent"][sc.token]) == sum(
+            log.args.amount for log in mine if log.args.loan_id in disbursed
+        )
+    l3 = get(client, f"/accounts/{sc.lenders[2]}")["lender"]
+    assert int(l3["invested"][sc.token]) - int(l3["lent"][sc.token]) == 100 * UNIT  # the expired loan's note
+
+
+def test_borrower_exposure_is_the_contracts(client, chain, at):
+    sc = chain.scenario
+    for borrower in (sc.borrower_a, sc.borrower_b):
+        body = get(client, f"/accounts/{borrower}")["borrower"]
+        assert int(body["exposure"][sc.token]) == at("LoanBook", "exposure", borrower, sc.token), borrower
+    # B's partly recovered default still counts, in exposure and outstanding, as on-chain.
+    b = get(client, f"/accounts/{sc.borrower_b}")["borrower"]
+    principal = at("LoanBook", "default_record", sc.loans["defaulted"])[3]
+    active = sum(at("LoanBook", "amount_due", i)[4] for i in (sc.loans["overdue_11"],))
+    assert int(b["principal_outstanding"][sc.token]) == principal + active
 
 
 def test_borrower_account(client, chain, at):
@@ -295,7 +413,7 @@ def test_events_csv(client, chain):
     response = client.get("/events", params={"format": "csv", "contract": "LoanBook", "name": "Claimed"})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.text)))
-    assert len(rows) == int(response.headers["x-total-count"]) == 3
+    assert len(rows) == int(response.headers["x-total-count"]) == 4
     assert {row["name"] for row in rows} == {"Claimed"} and all(row["args"].startswith("{") for row in rows)
 
 
@@ -355,6 +473,11 @@ def test_calculator_method_names(client):
     assert by_name["method"] == "EQUAL_PRINCIPAL"
     assert by_name == get(client, "/calculator", principal=10_000, apr_bps=1_000, installments=4,
                           period_seconds=30 * DAY, method=1)  # fmt: skip
+    # The CLI's spelling and the API's are both accepted; the answer uses one.
+    for spelling in ("equal-principal", "EQUAL_PRINCIPAL", "Equal-Principal"):
+        assert by_name == get(client, "/calculator", principal=10_000, apr_bps=1_000, installments=4,
+                              period_seconds=30 * DAY, method=spelling)  # fmt: skip
+    assert by_name["method_id"] == 1
 
 
 # ---------------------------------------------------------------------------
@@ -365,37 +488,48 @@ def test_calculator_method_names(client):
 def test_stats_match_the_chain(client, chain, at):
     sc = chain.scenario
     body = get(client, "/stats")
-    assert body["as_of"]["block"] == sc.end_block and body["loans"] == 9
+    ids = range(1, 11)
+    assert body["as_of"]["block"] == sc.end_block and body["loans"] == 10
     (token,) = body["tokens"]
     assert token["token"] == sc.token
-    statuses = [STATUS[at("LoanBook", "loan", i)[8]] for i in range(1, 10)]
+    statuses = [STATUS[at("LoanBook", "loan", i)[8]] for i in ids]
     assert token["loans_by_status"] == {s: statuses.count(s) for s in STATUS.values()}
-    disbursed = [i for i in range(1, 10) if at("LoanBook", "loan", i)[13] > 0]
-    assert token["volume"] == {
-        "count": len(disbursed),
-        "principal": str(sum(at("LoanBook", "loan", i)[3] for i in disbursed)),
-    }
-    outstanding = sum(at("LoanBook", "amount_due", i)[4] for i in range(1, 10))
+    disbursed = [i for i in ids if at("LoanBook", "loan", i)[13] > 0]
+    volume = sum(at("LoanBook", "loan", i)[3] for i in disbursed)
+    assert token["volume"] == {"count": len(disbursed), "principal": str(volume)}
+    # Outstanding: active loans' principal, and defaulted loans' principal at default until
+    # recovered (what the contract keeps in exposure).
+    defaults = {i: at("LoanBook", "default_record", i) for i in ids}
+    unrecovered = {i: d[3] for i, d in defaults.items() if d[0] and d[2] < d[0]}
+    assert list(unrecovered) == [sc.loans["defaulted"]]
+    outstanding = sum(at("LoanBook", "amount_due", i)[4] for i in ids) + sum(unrecovered.values())
     assert int(token["principal_outstanding"]) == outstanding
+    assert outstanding == at("LoanBook", "exposure", sc.borrower_a, sc.token) + at(
+        "LoanBook", "exposure", sc.borrower_b, sc.token
+    ) - sum(at("LoanBook", "loan", sc.loans[k])[3] for k in ("open", "in_review", "expired_unrecorded"))
     assert int(token["reserve"]["balance"]) == at("LoanBook", "reserve", sc.token)
     assert int(token["fees"]["balance"]) == at("LoanBook", "fees", sc.token)
     assert int(token["escrow_held"]) == at("LoanBook", "held", sc.token)
     overdue = token["overdue"]["buckets"]
-    assert (overdue["1-30"]["loans"], overdue["31-90"]["loans"], overdue["90+"]["loans"]) == (1, 1, 0)
+    assert (overdue["1-30"]["loans"], overdue["31-90"]["loans"], overdue["90+"]["loans"]) == (1, 1, 1)
     assert int(overdue["31-90"]["past_due"]) == at("LoanBook", "amount_due", sc.loans["overdue_45"])[0]
-    assert overdue["31-90"]["rate"] == pytest.approx(2_000 / 2_500)
-    assert token["default"]["count"] == 1 and token["default"]["rate"] == pytest.approx(
-        1_000 / 6_500, abs=1e-6
+    assert overdue["31-90"]["rate"] == pytest.approx(2_000 * UNIT / outstanding, abs=1e-6)
+    debt, _, recovered, principal = defaults[sc.loans["defaulted"]]
+    assert int(overdue["90+"]["past_due"]) == debt - recovered
+    assert int(overdue["90+"]["principal_outstanding"]) == principal
+    at_default = sum(d[3] for d in defaults.values())
+    assert token["default"]["count"] == 2 and token["default"]["rate"] == pytest.approx(
+        at_default / volume, abs=1e-6
     )
     assert body["borrowers"] == 2 and body["lenders"] == 4
     assert {row["grade_letter"] for row in token["by_grade"]} == {"A", "C"}
     months = token["by_month"]
-    assert sum(row["requested"] for row in months) == 9
+    assert sum(row["requested"] for row in months) == 10
     assert sum(int(row["volume"]) for row in months) == int(token["volume"]["principal"])
     assert get(client, "/stats", token=sc.token)["tokens"] == body["tokens"]
     assert body["loans_by_status"] == token["loans_by_status"]
-    assert body["overdue_loans"] == {"1-30": 1, "31-90": 1, "90+": 0}
-    assert body["default_rate_by_count"] == pytest.approx(1 / 4)
+    assert body["overdue_loans"] == {"1-30": 1, "31-90": 1, "90+": 1}
+    assert body["default_rate_by_count"] == pytest.approx(2 / 5)
 
 
 def test_reconcile_endpoint(client):
@@ -416,7 +550,12 @@ def test_reconcile_endpoint(client):
         ("/loans", {"limit": 5000}, "limit"),
         ("/loans", {"offset": -1}, "offset"),
         ("/loans", {"status": "LOST"}, "status"),
+        ("/loans", {"status": 8}, "unknown LoanStatus '8'"),
         ("/loans", {"grade": "F"}, "grade"),
+        ("/loans", {"grade": 0}, "unknown Grade"),
+        ("/loans", {"method": "linear"}, "unknown Method"),
+        ("/notes", {"owner": "0x12"}, "not an Ethereum address"),
+        ("/notes", {"loan": 0}, "loan"),
         ("/loans", {"borrower": "0x123"}, "not an Ethereum address"),
         ("/loans", {"lender": "alice"}, "not an Ethereum address"),
         ("/loans", {"sort": "-borrower"}, "sort"),
@@ -459,7 +598,7 @@ def test_unknown_ids_are_404(client):
 
 
 def test_schedule_port_matches_contract_for_lifecycle_loans(chain, at):
-    for loan_id in range(1, 10):
+    for loan_id in range(1, 11):
         record = at("LoanBook", "loan", loan_id)
         terms = record[3], record[4], record[5], record[6], record[7]
         assert [(r.due_offset, r.principal, r.interest) for r in loanmath.schedule(*terms)] == [

@@ -10,6 +10,8 @@ from sqlalchemy import inspect
 from backend.db.models import metadata
 from backend.db.session import alembic_config, make_engine, migrate
 
+MIGRATIONS_HEAD = "0002"
+
 
 def test_migrations_match_models(any_db):
     engine = make_engine(any_db)
@@ -18,7 +20,7 @@ def test_migrations_match_models(any_db):
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []
-        assert context.get_current_revision() == "0001"
+        assert context.get_current_revision() == MIGRATIONS_HEAD
     tables = set(inspect(engine).get_table_names())
     assert {
         "event",

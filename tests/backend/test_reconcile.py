@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import httpx
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import text, update
@@ -42,7 +43,7 @@ def test_clean_then_planted_mismatches(chain, own_db, monkeypatch):
     engine, indexer, url = own_db
     sc = chain.scenario
     with Session(engine) as session:
-        report = reconcile(session, chain.w3, indexer.deployment)
+        report = reconcile(session, indexer.rpc, indexer.deployment)
     assert report.ok and report.mismatches == []
     assert sum(report.checked.values()) > 250
 
@@ -59,7 +60,7 @@ def test_clean_then_planted_mismatches(chain, own_db, monkeypatch):
         session.get(Token, sc.token).reserve += 7
         session.commit()
     with Session(engine) as session:
-        report = reconcile(session, chain.w3, indexer.deployment)
+        report = reconcile(session, indexer.rpc, indexer.deployment)
     found = {(m.scope, m.key, m.field) for m in report.mismatches}
     assert ("loan", str(active), "principal_outstanding") in found
     assert ("exposure", f"{sc.borrower_a}/{sc.token}", "exposure") in found  # outstanding feeds exposure
@@ -89,10 +90,55 @@ def test_planted_status_mismatch(chain, indexed, tmp_path):
             text("UPDATE loan SET status = 'ACTIVE' WHERE id = :id"), {"id": chain.scenario.loans["repaid"]}
         )
     with Session(copy) as session:
-        report = reconcile(session, chain.w3, indexer.deployment)
+        report = reconcile(session, indexer.rpc, indexer.deployment)
     assert ("loan", str(chain.scenario.loans["repaid"]), "status") in {
         (m.scope, m.key, m.field) for m in report.mismatches
     }
+
+
+def test_nothing_indexed_is_an_error(chain, tmp_path, monkeypatch):
+    """An empty database used to reconcile as "0 checks, 0 mismatches", exit 0."""
+    result = run_cli(chain, f"sqlite:///{tmp_path / 'empty.db'}", monkeypatch)
+    assert result.exit_code == 2, result.output
+    assert "nothing indexed in this database yet" in result.output
+    assert "0 mismatches" not in result.output
+
+
+def test_another_chain_is_an_error(chain, indexed, tmp_path, monkeypatch):
+    from peerlend.devchain import Anvil
+
+    settings, engine, _ = indexed
+    path = tmp_path / "copy.db"
+    with sqlite3.connect(settings.database_url.split("///", 1)[1]) as source, sqlite3.connect(path) as target:
+        source.backup(target)
+    url = f"sqlite:///{path}"
+    # A different chain with the same chain id (a fresh anvil): the indexed block is not its block.
+    with Anvil() as other:
+        mine = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "anvil_mine",
+            "params": [hex(chain.scenario.end_block + 1)],
+        }
+        assert "error" not in httpx.post(other.url, json=mine).json()
+        monkeypatch.setenv("PEERLEND_RPC_URL", other.url)
+        monkeypatch.setenv("DATABASE_URL", url)
+        monkeypatch.setenv("PEERLEND_DEPLOYMENTS_DIR", str(chain.deployments_dir))
+        get_settings.cache_clear()
+        try:
+            result = CliRunner().invoke(main, ["reconcile"])
+        finally:
+            get_settings.cache_clear()
+    assert result.exit_code == 2, result.output
+    assert f"the chain's block {chain.scenario.end_block} is not the indexed one" in result.output
+    # A database that indexes another chain id.
+    with make_engine(url).begin() as conn:
+        conn.execute(text("UPDATE sync_state SET chain_id = 5"))
+    result = run_cli(chain, url, monkeypatch)
+    assert (
+        result.exit_code == 2
+        and "this database indexes chain 5, but the RPC serves chain 31337" in result.output
+    )
 
 
 def test_reconcile_cli_without_chain(chain, tmp_path, monkeypatch):
@@ -127,4 +173,4 @@ def test_reset_command(chain, tmp_path, monkeypatch):
         assert session.scalar(select(func.count()).select_from(Loan)) == 0
     sync_to_head(make_settings(chain, url), engine)
     with Session(engine) as session:
-        assert session.scalar(select(func.count()).select_from(Loan)) == 9
+        assert session.scalar(select(func.count()).select_from(Loan)) == 10

@@ -28,7 +28,7 @@ def test_reorg_rolls_back_and_reapplies(chain, any_db, tmp_path):
         indexer = sync_to_head(settings, engine)
         assert indexer.status.last_block == sc.end_block
 
-        # Branch A: A asks for loan 10 and L1 funds it; B pays loan 7's arrears; the buyer sells a note.
+        # Branch A: A asks for loan 11 and L1 funds it; B pays loan 7's arrears; the buyer sells a note.
         send(
             chain,
             "LoanBook",
@@ -42,7 +42,7 @@ def test_reorg_rolls_back_and_reapplies(chain, any_db, tmp_path):
             7 * DAY,
             sender=sc.borrower_a,
         )
-        send(chain, "LoanBook", "fund", 10, 300 * UNIT, sender=sc.lenders[0])
+        send(chain, "LoanBook", "fund", 11, 300 * UNIT, sender=sc.lenders[0])
         due = chain.book.functions.amount_due(sc.loans["overdue_11"]).call()
         send(chain, "LoanBook", "repay", sc.loans["overdue_11"], due[0] + due[1], sender=sc.borrower_b)
         send(
@@ -57,7 +57,7 @@ def test_reorg_rolls_back_and_reapplies(chain, any_db, tmp_path):
         indexer.run(exit_at_head=True)
         head_a = chain.w3.eth.block_number
         with Session(engine) as session:
-            assert session.get(Loan, 10).borrower == sc.borrower_a
+            assert session.get(Loan, 11).borrower == sc.borrower_a
             assert session.get(Note, sc.notes["buyer_loan6"]).owner == sc.lenders[2]
             assert session.query(Repayment).filter(Repayment.loan_id == sc.loans["overdue_11"]).count() == 1
 
@@ -77,7 +77,7 @@ def test_reorg_rolls_back_and_reapplies(chain, any_db, tmp_path):
             7 * DAY,
             sender=sc.borrower_b,
         )
-        send(chain, "LoanBook", "fund", 10, 250 * UNIT, sender=sc.lenders[1])
+        send(chain, "LoanBook", "fund", 11, 250 * UNIT, sender=sc.lenders[1])
         due = chain.book.functions.amount_due(sc.loans["overdue_45"]).call()
         send(chain, "LoanBook", "repay", sc.loans["overdue_45"], due[0] + due[1], sender=sc.borrower_a)
         while chain.w3.eth.block_number <= head_a:
@@ -87,14 +87,14 @@ def test_reorg_rolls_back_and_reapplies(chain, any_db, tmp_path):
         assert indexer.status.reorgs == 1
         assert indexer.status.last_reorg["to_block"] == sc.end_block
         with Session(engine) as session:
-            loan = session.get(Loan, 10)
+            loan = session.get(Loan, 11)
             assert (loan.borrower, loan.principal, loan.status) == (sc.borrower_b, 250 * UNIT, "FUNDED")
             assert (
                 session.get(Note, sc.notes["buyer_loan6"]).owner == sc.buyer
             )  # the sale was on branch A only
             assert session.query(Repayment).filter(Repayment.loan_id == sc.loans["overdue_11"]).count() == 0
             assert session.query(Repayment).filter(Repayment.loan_id == sc.loans["overdue_45"]).count() == 2
-            assert reconcile(session, chain.w3, indexer.deployment).mismatches == []
+            assert reconcile(session, indexer.rpc, indexer.deployment).mismatches == []
         fresh = make_engine(f"sqlite:///{tmp_path / 'fresh_b.db'}")
         sync_to_head(make_settings(chain, str(fresh.url)), fresh)
         assert dump(engine, skip=("block",)) == dump(fresh, skip=("block",))
@@ -109,7 +109,7 @@ def test_reorg_rolls_back_and_reapplies(chain, any_db, tmp_path):
         sync_to_head(make_settings(chain, str(reference.url)), reference)
         assert dump(engine, skip=("block",)) == dump(reference, skip=("block",))
         with Session(engine) as session:
-            assert session.get(Loan, 10) is None
+            assert session.get(Loan, 11) is None
     finally:
         if snapshot is not None:
             rpc(chain, "evm_revert", snapshot)

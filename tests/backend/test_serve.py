@@ -34,7 +34,7 @@ def test_api_with_background_indexer(chain, tmp_path):
         )
         assert health["ok"] is True and health["indexer"]["running"] is True
         assert health["indexer"]["events"] > 0 and health["indexer"]["last_error"] is None
-        assert client.get("/loans").json()["total"] == 9
+        assert client.get("/loans").json()["total"] == 10
 
 
 def test_api_survives_a_dead_rpc(chain, tmp_path):

@@ -7,7 +7,16 @@ from sqlalchemy import func, select
 
 from backend import loanmath
 from backend.api.deps import Address, AsOfDep, SessionDep
-from backend.core.views import GRADE_LETTERS, due_now, loan_summary, note_view
+from backend.core.views import (
+    GRADE_LETTERS,
+    due_now,
+    exposure,
+    loan_summary,
+    note_view,
+    past_due,
+    principal_outstanding,
+    unrecovered,
+)  # fmt: skip
 from backend.db.models import Claim, Event, EventAccount, Identity, Loan, Note, Score
 
 router = APIRouter(tags=["accounts"])
@@ -26,19 +35,17 @@ def get_account(session: SessionDep, point: AsOfDep, address: Annotated[Address,
 
     # As borrower.
     loans = session.scalars(select(Loan).where(Loan.borrower == address).order_by(Loan.id)).all()
-    active = [loan for loan in loans if loan.status == "ACTIVE"]
+    owing = [loan for loan in loans if loan.status in ("ACTIVE", "DEFAULTED")]
+    dues = {loan.id: due_now(loan, now) for loan in owing}
     borrower = {
         "loans": [loan_summary(loan, now) for loan in loans],
         "borrowed": _sum_by_token(
             (loan.token, loan.principal) for loan in loans if loan.disbursed_at is not None
         ),
-        "principal_outstanding": _sum_by_token((loan.token, loan.principal_outstanding) for loan in active),
-        "payoff": _sum_by_token(
-            (loan.token, due_now(loan, now).payoff)
-            for loan in loans
-            if loan.status in ("ACTIVE", "DEFAULTED")
-        ),
-        "past_due": _sum_by_token((loan.token, due_now(loan, now).past_due) for loan in active),
+        "principal_outstanding": _sum_by_token((loan.token, principal_outstanding(loan)) for loan in owing),
+        "exposure": _sum_by_token((loan.token, exposure(loan)) for loan in loans),
+        "payoff": _sum_by_token((loan.token, dues[loan.id].payoff) for loan in owing),
+        "past_due": _sum_by_token((loan.token, past_due(loan, dues[loan.id])) for loan in owing),
         "scores": [
             {
                 "score": row.score,
@@ -71,6 +78,9 @@ def get_account(session: SessionDep, point: AsOfDep, address: Annotated[Address,
             outstanding.append((loan.token, note.share * loan.principal_outstanding // loan.principal))
             returned = note.share * loan.principal_paid // loan.principal
             realised.append((loan.token, credited - returned))
+        elif loan.status == "DEFAULTED" and unrecovered(loan):
+            outstanding.append((loan.token, note.share * loan.default_principal // loan.principal))
+            realised.append((loan.token, credited - note.share))
         elif loan.status in ("REPAID", "DEFAULTED"):
             # Repaid: all principal came back. Defaulted: what did not come back is lost.
             realised.append((loan.token, credited - note.share))
@@ -95,8 +105,9 @@ def get_account(session: SessionDep, point: AsOfDep, address: Annotated[Address,
     lender = {
         "notes": [note_view(note, by_id[note.loan_id]) for note in owned],
         "funded_notes": [note.id for note in funded],
-        "invested": _sum_by_token(
-            (by_id[n.loan_id].token, n.amount) for n in funded if by_id[n.loan_id].disbursed_at
+        "invested": _sum_by_token((by_id[n.loan_id].token, n.amount) for n in funded),
+        "lent": _sum_by_token(
+            (by_id[n.loan_id].token, n.amount) for n in funded if by_id[n.loan_id].disbursed_at is not None
         ),
         "principal_outstanding": _sum_by_token(outstanding),
         "received": _sum_by_token((token, amount) for token, amount in received_rows),

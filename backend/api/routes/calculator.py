@@ -3,22 +3,37 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, WithJsonSchema
 
 from backend import loanmath
 from backend.api.schemas import CalculatorOut
+from backend.core.vocabulary import Method, parse
 
 router = APIRouter(tags=["calculator"])
 
 
 def method_number(value):
-    """A method by name (EQUAL_INSTALLMENT, ...) or number (0–3)."""
-    if isinstance(value, str) and value.strip().upper() in loanmath.METHODS:
-        return loanmath.METHODS.index(value.strip().upper())
+    """A method by name (any case, `-` or `_`) or by number; numbers out of range are left for
+    the contract's own check ("loanbook: bad method")."""
+    if isinstance(value, str) and not value.strip().isdigit():
+        return int(parse(Method, value))
     return value
 
 
-Method = Annotated[int, BeforeValidator(method_number)]
+CalculatorMethod = Annotated[
+    int,
+    BeforeValidator(method_number),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": 0},
+                {"type": "string", "enum": [m.name for m in Method]},
+            ],
+            "description": "Repayment method: a number (0–3) or a name in any case, `-` or `_` "
+            "(EQUAL_INSTALLMENT, equal-installment, ...)",
+        }
+    ),
+]
 
 
 @router.get(
@@ -32,10 +47,7 @@ def calculator(
     apr_bps: Annotated[int, Query(ge=0, description="Annual rate in basis points (max 3600)")],
     installments: Annotated[int, Query(ge=0, description="1 to 360")],
     period_seconds: Annotated[int, Query(ge=0, description="Seconds between installments (1 to 366 days)")],
-    method: Annotated[
-        Method,
-        Query(ge=0, description="EQUAL_INSTALLMENT | EQUAL_PRINCIPAL | INTEREST_ONLY | BULLET, or 0–3"),
-    ] = 0,
+    method: Annotated[CalculatorMethod, Query(ge=0)] = 0,
     start: Annotated[int | None, Query(ge=0, description="Disbursement time, to get due times")] = None,
 ):
     try:
@@ -53,7 +65,8 @@ def calculator(
         "apr_bps": apr_bps,
         "installments": installments,
         "period_seconds": period_seconds,
-        "method": loanmath.METHODS[method],
+        "method": Method(method).name,
+        "method_id": method,
         "annuity": None if annuity is None else str(annuity),
         "total_principal": str(sum(row.principal for row in rows)),
         "total_interest": str(interest),

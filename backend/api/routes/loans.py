@@ -1,38 +1,29 @@
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 from sqlalchemy import and_, func, or_, select
 
-from backend.api.deps import MAX_INT, Address, AsOfDep, PageDep, SessionDep, not_found
+from backend.api.deps import (
+    MAX_INT,
+    Address,
+    AsOfDep,
+    GradeParam,
+    MethodParam,
+    PageDep,
+    SessionDep,
+    StatusParam,
+    not_found,
+)  # fmt: skip
 from backend.api.schemas import LoanDetail, LoanSummary, Page
 from backend.core.views import loan_detail, loan_summary
+from backend.core.vocabulary import LoanStatus
 from backend.db.models import Event, Loan, Note, Repayment
 
 router = APIRouter(tags=["loans"])
 
 
-class Status(StrEnum):
-    OPEN = "OPEN"
-    FUNDED = "FUNDED"
-    ACTIVE = "ACTIVE"
-    REPAID = "REPAID"
-    DEFAULTED = "DEFAULTED"
-    CANCELLED = "CANCELLED"
-    EXPIRED = "EXPIRED"
-
-
-class Grade(StrEnum):
-    A = "A"
-    B = "B"
-    C = "C"
-    D = "D"
-    E = "E"
-
-
-GRADE_NUMBER = {"A": 1, "B": 2, "C": 3, "D": 4, "E": 5}
 SORTS = {
     "id": Loan.id,
     "principal": Loan.principal,
@@ -47,13 +38,13 @@ Sort = Literal[
 ]  # fmt: skip
 
 
-def status_clause(status: Status, now: int):
+def status_clause(status: LoanStatus, now: int):
     """Status as the API reports it: an OPEN loan whose funding deadline has passed is EXPIRED."""
-    if status is Status.OPEN:
+    if status is LoanStatus.OPEN:
         return and_(Loan.status == "OPEN", Loan.funding_deadline > now)
-    if status is Status.EXPIRED:
+    if status is LoanStatus.EXPIRED:
         return or_(Loan.status == "EXPIRED", and_(Loan.status == "OPEN", Loan.funding_deadline <= now))
-    return Loan.status == status.value
+    return Loan.status == status.name
 
 
 @router.get("/loans", response_model=Page[LoanSummary], summary="Loans, filtered and sorted")
@@ -62,11 +53,14 @@ def list_loans(
     point: AsOfDep,
     page: PageDep,
     status: Annotated[
-        Status | None, Query(description="EXPIRED includes OPEN loans past their deadline")
+        StatusParam | None, Query(description="EXPIRED includes OPEN loans past their deadline")
     ] = None,
     borrower: Annotated[Address | None, Query()] = None,
     lender: Annotated[Address | None, Query(description="Funded a note of the loan, or owns one now")] = None,
-    grade: Annotated[Grade | None, Query(description="Credit grade at request, A (best) to E")] = None,
+    grade: Annotated[
+        GradeParam | None, Query(description="Credit grade at request, A (1, best) to E (5)")
+    ] = None,
+    method: Annotated[MethodParam | None, Query()] = None,
     token: Annotated[Address | None, Query()] = None,
     sort: Annotated[Sort, Query(description="Field, '-' prefix for descending")] = "-id",
 ):
@@ -79,7 +73,9 @@ def list_loans(
         funded = select(Note.loan_id).where(or_(Note.lender == lender, Note.owner == lender))
         query = query.where(Loan.id.in_(funded))
     if grade is not None:
-        query = query.where(Loan.grade == GRADE_NUMBER[grade.value])
+        query = query.where(Loan.grade == int(grade))
+    if method is not None:
+        query = query.where(Loan.method == int(method))
     if token is not None:
         query = query.where(Loan.token == token)
     total = session.scalar(select(func.count()).select_from(query.subquery()))

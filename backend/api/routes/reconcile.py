@@ -3,7 +3,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 
 from backend.api.deps import SessionDep
-from backend.core.reconcile import reconcile
+from backend.api.schemas import ReconcileReport
+from backend.core.reconcile import ReconcileError, reconcile
 from backend.indexer.deployment import DeploymentError, load_deployment
 from backend.indexer.rpc import Rpc
 
@@ -13,7 +14,11 @@ router = APIRouter(tags=["reconcile"])
 @router.get(
     "/reconcile",
     summary="对账: SQL mirror vs on-chain views at the last indexed block",
-    responses={503: {"description": "The RPC node or the deployment record is not available"}},
+    response_model=ReconcileReport,
+    responses={
+        409: {"description": "Nothing indexed yet, or the database indexes another chain or deployment"},
+        503: {"description": "The RPC node or the deployment record is not available"},
+    },
 )
 def get_reconcile(request: Request, session: SessionDep) -> dict:
     settings = request.app.state.settings
@@ -21,7 +26,9 @@ def get_reconcile(request: Request, session: SessionDep) -> dict:
     try:
         chain_id = rpc.chain_id()
         deployment = load_deployment(settings.deployment_path(chain_id), chain_id)
-        report = reconcile(session, rpc.w3, deployment)
+        report = reconcile(session, rpc, deployment)
+    except ReconcileError as exc:
+        raise HTTPException(status_code=409, detail=str(exc)) from None
     except DeploymentError as exc:
         raise HTTPException(status_code=503, detail=str(exc)) from None
     except Exception as exc:  # noqa: BLE001  (RPC down, node without the block's state)

@@ -155,7 +155,7 @@ export async function render(root, { args }, { rerender }) {
         kv(
           [
             [t("Debt at default"), u(loan.default.debt)],
-            [t("Principal outstanding"), u(loan.default.principal_outstanding)],
+            [t("Principal outstanding"), u(loan.default.principal)],
             [t("Reserve cover"), u(loan.default.cover), "reserve-cover"],
             [t("Recovered"), u(loan.default.recovered)],
           ],
