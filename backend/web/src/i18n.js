@@ -228,11 +228,19 @@ const ZH = {
   "Language": "语言",
 };
 
+// Vocabulary codes the API returns, in English words.
+const EN = {
+  EQUAL_INSTALLMENT: "Equal installments", EQUAL_PRINCIPAL: "Equal principal", INTEREST_ONLY: "Interest only",
+  BULLET: "Bullet", OPEN: "Open", FUNDED: "In review", ACTIVE: "Active", REPAID: "Repaid", DEFAULTED: "Defaulted",
+  CANCELLED: "Cancelled", EXPIRED: "Expired", PAID: "Paid", DUE: "Due", OVERDUE: "Overdue", SCHEDULED: "Scheduled",
+  NOT_DISBURSED: "Not disbursed",
+};
+
 const STORE = "peerlend.lang";
 let lang = localStorage.getItem(STORE) || (navigator.language?.startsWith("zh") ? "zh" : "en");
 
 export function t(text, vars = {}) {
-  const template = lang === "zh" ? ZH[text] ?? text : text;
+  const template = lang === "zh" ? ZH[text] ?? text : EN[text] ?? text;
   return template.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? vars[name] : `{${name}}`));
 }
 

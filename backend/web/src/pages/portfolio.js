@@ -33,8 +33,8 @@ export async function render(root, _route, { rerender }) {
     return runTx(`${t("Claim")} #${note.id}`, () => book.claim(note.id));
   };
   const claimable = notes.filter((n) => BigInt(n.claimable) > 0n);
-  const notesBox = section(
-    t("My notes (投资记录)"),
+  const notesBox = section(t("My notes (投资记录)"));
+  notesBox.append(h("div", {},
     Object.entries(account.lender.claimable).map(([token, amount]) => h("p", { testid: "claimable-total" }, `${t("Claimable")}: ${units(amount, token)}`)),
     claimable.length > 1
       ? h("button", {
@@ -80,7 +80,7 @@ export async function render(root, _route, { rerender }) {
           { testid: "notes" },
         )
       : h("p", { class: "muted" }, t("No notes yet.")),
-  );
+  ));
   root.append(notesBox);
 
   // Cash flows: claims received by month, and what the schedules still owe the notes.
