@@ -12,9 +12,21 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from backend.api.routes import accounts, calculator, events, health, loans, notes, reconcile, stats
+from backend.api.routes import (
+    accounts,
+    calculator,
+    calendar,
+    events,
+    health,
+    loans,
+    notes,
+    reconcile,
+    risk,
+    stats,
+)
 from backend.db.session import make_engine, migrate
 from backend.indexer.sync import Indexer
+from backend.risk.monitor import Monitor
 from backend.settings import Settings, get_settings
 
 log = logging.getLogger("peerlend.api")
@@ -80,12 +92,18 @@ def create_app(settings: Settings | None = None, *, engine=None, run_indexer: bo
                 daemon=True,
             )
             thread.start()
+            # Transfers for the AML rules and reminder delivery: next to the one indexer.
+            monitor = app.state.risk_monitor = Monitor(settings, engine)
+            monitor_thread = threading.Thread(target=monitor.run, name="peerlend-risk", daemon=True)
+            monitor_thread.start()
         try:
             yield
         finally:
             if thread is not None:
                 app.state.indexer.stop()
+                app.state.risk_monitor.stop()
                 thread.join(timeout=10)
+                monitor_thread.join(timeout=10)
 
     app = FastAPI(
         title="Peerlend indexer API",
@@ -100,6 +118,7 @@ def create_app(settings: Settings | None = None, *, engine=None, run_indexer: bo
     app.state.settings = settings
     app.state.engine = engine
     app.state.indexer = None
+    app.state.risk_monitor = None
     # One connection is the indexer's when it runs in this process.
     app.add_middleware(InFlightLimit, limit=max(1, pool_capacity(engine) - (1 if run_indexer else 0)))
 
@@ -119,7 +138,7 @@ def create_app(settings: Settings | None = None, *, engine=None, run_indexer: bo
         log.exception("unhandled error on %s", request.url.path)
         return JSONResponse(status_code=500, content={"detail": f"internal error: {type(exc).__name__}"})
 
-    for module in (health, loans, notes, accounts, events, calculator, stats, reconcile):
+    for module in (health, loans, notes, accounts, calendar, events, calculator, stats, reconcile, risk):
         app.include_router(module.router)
     # The web app at `/` (same origin as the API); imported here so the API alone stays importable.
     from backend.web import mount

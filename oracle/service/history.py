@@ -11,6 +11,10 @@ Kept deliberately simple (and the same for every borrower):
   installment for a bullet loan). Otherwise it is **on time** (paying early counts as on time).
   The grace period does not make a payment on time: it only delays penalties.
 * `defaults` — `LoanDefaulted` events of those loans.
+* `delinquent_loans` — those loans, not defaulted, whose oldest unpaid installment (the cursor
+  after the last repayment) fell due at or before the block read: an **active delinquency**,
+  as the contract's `amount_due` reports `past_due > 0` (a partial payment does not cure it).
+  `oracle.service.standing` withholds a usable score while it lasts.
 
 Whoever paid (`Repayment.payer`) does not matter: the record belongs to the loan's borrower.
 Recoveries after a default are not counted as repayments.
@@ -32,6 +36,7 @@ class BorrowerHistory:
     repayments_on_time: int = 0
     repayments_late: int = 0
     defaults: int = 0
+    delinquent_loans: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -39,6 +44,7 @@ class BorrowerHistory:
             "repayments_on_time": self.repayments_on_time,
             "repayments_late": self.repayments_late,
             "defaults": self.defaults,
+            "delinquent_loans": self.delinquent_loans,
         }
 
 
@@ -89,6 +95,14 @@ def read_histories(
         late = times[log.blockNumber] > due
         counts[loans[loan_id].borrower]["repayments_late" if late else "repayments_on_time"] += 1
         cursor[loan_id] = log.args.next_installment
+    now = chain.block_timestamp(head)
+    for loan_id, start in disbursed.items():
+        terms = loans[loan_id]
+        behind = (
+            cursor[loan_id] <= terms.installments and now >= start + cursor[loan_id] * terms.period_seconds
+        )
+        if loan_id not in defaulted and behind:
+            counts[terms.borrower]["delinquent_loans"] += 1
     for account in accounts:
         if account in counts:
             result[account] = BorrowerHistory(**counts[account])

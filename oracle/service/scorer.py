@@ -1,5 +1,6 @@
 """Scoring one account: the stored application through the credit model, adjusted by the
-on-chain repayment record (`oracle.model.policy`), ready to push.
+on-chain repayment record (`oracle.model.policy`) and the account's standing now (an active
+delinquency withholds a usable score: `oracle.service.standing`), ready to push.
 
 This module is the only place that knows the model package's API; the rest of the service sees
 `Scorer.validate` (application fields in → the model inputs to store, or ValueError naming the
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from oracle.service.history import BorrowerHistory
+from oracle.service.standing import apply_standing
 
 MIN_SCORE, MAX_SCORE = 300, 850
 
@@ -63,7 +65,7 @@ class Scorer:
         score = int(result.score)
         if not MIN_SCORE <= score <= MAX_SCORE:
             raise ValueError(f"model returned score {score} outside [{MIN_SCORE}, {MAX_SCORE}]")
-        return Scored(
+        scored = Scored(
             account=account,
             score=score,
             grade=int(result.grade),
@@ -72,6 +74,7 @@ class Scorer:
             model_id=self.model_id,
             history=history.as_dict(),
         )
+        return apply_standing(scored, history)
 
 
 def _model_id_hex(model_id: str | bytes) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy import inspect
 from backend.db.models import metadata
 from backend.db.session import alembic_config, make_engine, migrate
 
-MIGRATIONS_HEAD = "0002"
+MIGRATIONS_HEAD = "0003"
 
 
 def test_migrations_match_models(any_db):
@@ -33,6 +33,9 @@ def test_migrations_match_models(any_db):
         "score",
         "identity",
         "token",
+        "risk_transfer",
+        "alert_ack",
+        "reminder_delivery",
     } <= tables
 
     with engine.begin() as conn:

@@ -338,12 +338,14 @@ def test_repayment_history_from_loanbook_feeds_the_policy(world):
         "repayments_on_time": 1,
         "repayments_late": 1,
         "defaults": 0,
+        "delinquent_loans": 0,
     }
     assert entries[defaulter.address]["history"] == {
         "loans": 1,
         "repayments_on_time": 0,
         "repayments_late": 0,
         "defaults": 1,
+        "delinquent_loans": 0,
     }
     scorer = world["runtime"].scorer
     clean = scorer.score(defaulter.address, scorer.validate(fields_for(8)), BorrowerHistory())

@@ -6,6 +6,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+import backend.risk.models  # noqa: F401  (the risk package's tables share this metadata)
 from backend.db.models import metadata
 from backend.db.session import normalise_url
 

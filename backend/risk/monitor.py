@@ -1,0 +1,70 @@
+"""The risk monitor: the background loop of `peerlend-indexer serve` (next to the indexer).
+
+Each pass: read new ERC-20 transfers up to the indexed block (`transfers`), plan the reminders
+due at the indexed block (`reminders`), record the new ones in the delivery log and attempt the
+deliveries that are due (`webhooks`). Errors are logged and retried with backoff; the loop
+never exits on them. Only the process that indexes runs it, so one writer owns the log.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+import requests
+from sqlmodel import Session
+
+from backend.indexer.rpc import Rpc
+from backend.risk import reminders, transfers, webhooks
+
+log = logging.getLogger("peerlend.risk")
+
+
+@dataclass
+class MonitorStatus:
+    passes: int = 0
+    transfers: int = 0
+    planned: int = 0
+    delivered: int = 0
+    last_error: str | None = None
+
+
+class Monitor:
+    def __init__(self, settings, engine, rpc: Rpc | None = None):
+        self.settings = settings
+        self.engine = engine
+        self.rpc = rpc or Rpc(settings.rpc_url, settings.rpc_timeout)
+        self.http = requests.Session()
+        self.status = MonitorStatus()
+        self._stop = threading.Event()
+
+    def run_once(self) -> None:
+        settings = self.settings
+        self.status.transfers += transfers.ingest(
+            self.engine, self.rpc, batch_blocks=settings.max_batch_blocks, reorg_window=settings.reorg_window
+        )
+        if settings.risk_webhook_urls:
+            with Session(self.engine, expire_on_commit=False) as session:
+                planned = reminders.plan(
+                    session, settings.risk_reminder_days, settings.risk_reminder_max_age_seconds
+                )
+                self.status.planned += webhooks.enqueue(session, planned, settings.risk_webhook_urls)
+            self.status.delivered += webhooks.deliver_due(self.engine, settings, self.http)
+        self.status.passes += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        backoff = self.settings.risk_poll_interval
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+                self.status.last_error = None
+                backoff = self.settings.risk_poll_interval
+            except Exception as exc:  # noqa: BLE001  (RPC, database, endpoint: log, back off, retry)
+                self.status.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("risk monitor pass failed (%s); retrying in %.1fs", exc, backoff)
+                backoff = min(backoff * 2, self.settings.max_backoff)
+            self._stop.wait(backoff)
