@@ -1,7 +1,16 @@
-"""Fills a fresh anvil with ≥ 20,000 Peerlend events, fast; and streams transactions at a steady rate.
+"""Fills a chain with ≥ 20,000 Peerlend events, fast; and streams transactions at a steady rate.
 
     python -m bench.load                    # 20,000 events on a fresh anvil, then stop it
     python -m bench.load --events 5000
+    python -m bench.load --rpc-url http://127.0.0.1:8545 [--deployment deployments/31337.json]
+                                            # load a chain someone else deployed; leave it running
+
+The chain is either a fresh anvil started here (`deploy`) or an existing one (`attach`): any
+node with anvil's development methods (`evm_mine`, `evm_setAutomine`, `evm_increaseTime`,
+`txpool_status`) whose deployment record names its contracts, and whose unlocked accounts
+include the record's deployer (it mints tUSD), KYC attester and oracle key. The other unlocked
+accounts become borrowers and lenders. Its mining mode (automine or interval) is put back
+when the load ends.
 
 How it is fast: the contracts are deployed with `deploy_all` (ape), then anvil's automine is
 switched off and transactions go straight to its JSON-RPC as `eth_sendTransaction` from the
@@ -26,6 +35,7 @@ per block.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 from collections import Counter
@@ -34,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from eth_abi import encode as abi_encode
-from eth_utils import event_abi_to_log_topic, function_abi_to_4byte_selector, to_checksum_address
+from eth_utils import event_abi_to_log_topic, function_abi_to_4byte_selector, keccak, to_checksum_address
 
 DAY = 86_400
 UNIT = 10**6
@@ -42,6 +52,7 @@ MAX = 2**256 - 1
 TXS_PER_BLOCK = 50
 GAS_PRICE = 20 * 10**9
 INDEXED = ("LoanBook", "LoanNote", "IdentityRegistry", "CreditOracle")
+CONTRACTS = ("TestStablecoin", *INDEXED)
 ERC20_ABI = [
     {"type": "function", "name": "mint", "inputs": [{"name": "to", "type": "address"}, {"name": "amount", "type": "uint256"}], "outputs": [], "stateMutability": "nonpayable"},  # noqa: E501
     {"type": "function", "name": "approve", "inputs": [{"name": "spender", "type": "address"}, {"name": "amount", "type": "uint256"}], "outputs": [{"name": "", "type": "bool"}], "stateMutability": "nonpayable"},  # noqa: E501
@@ -54,9 +65,11 @@ GAS = {
     "repay_in_full": 800_000, "claim": 300_000, "transferFrom": 200_000, "mark_default": 800_000,
     "deposit_reserve": 200_000,
 }  # fmt: skip
-# Roles of anvil's test accounts on a local chain (deployments/params/local.json).
+# Roles of anvil's test accounts on a local chain (deployments/params/local.json), used when a
+# deployment record does not name them.
 ADMIN, OFFICER, ATTESTER, ORACLE, TREASURY = 0, 1, 2, 3, 9
 FIRST_USER = 10
+MIN_USERS = 8
 
 
 def _abi(name: str) -> list[dict[str, Any]]:
@@ -101,13 +114,44 @@ class Contract:
 
 @dataclass
 class Chain:
-    """A fresh anvil with Peerlend deployed; `deployments_dir` holds its deployment record."""
+    """A chain with Peerlend deployed; `deployments_dir` holds its deployment record. `anvil` is
+    the node this module started (None for a chain it attached to: never stopped here)."""
 
     anvil: Any
     url: str
     record: dict[str, Any]
     deployments_dir: Path
     deploy_seconds: float = 0.0
+
+
+def attach(url: str, deployment: Path | None = None) -> Chain:
+    """An existing chain at `url` with its deployment record: `deployment`, or else
+    deployments/<chain id>.json. Raises ValueError (one line) if either is missing."""
+    from web3 import Web3
+
+    from peerlend import deployments
+
+    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 30}))
+    try:
+        chain_id = w3.eth.chain_id
+    except Exception as error:
+        raise ValueError(f"no JSON-RPC node answers at {url}: {type(error).__name__}") from None
+    if deployment is None:
+        try:
+            record = deployments.load(chain_id)
+        except deployments.DeploymentNotFound as error:
+            raise ValueError(f"{error}, or pass --deployment") from None
+        directory = deployments.path_for(chain_id).parent
+    else:
+        if not deployment.is_file():
+            raise ValueError(f"no deployment record at {deployment}")
+        record, directory = json.loads(deployment.read_text()), deployment.parent
+    if int(record.get("chain_id", chain_id)) != chain_id:
+        raise ValueError(f"the deployment record is for chain {record['chain_id']}, {url} serves {chain_id}")
+    missing = [name for name in CONTRACTS if name not in record.get("contracts", {})]
+    if missing:
+        raise ValueError(f"the deployment record has no {', '.join(missing)} (the load needs the test token)")
+    return Chain(None, url, record, directory)
 
 
 def deploy(accounts: int = 100, directory: Path | None = None) -> Chain:
@@ -200,20 +244,59 @@ class Loader:
         self.identity, self.oracle = c["IdentityRegistry"], c["CreditOracle"]
         self.indexed = {c[name].address.lower(): c[name] for name in INDEXED}
         self.accounts = [to_checksum_address(a) for a in self.call("eth_accounts", [])]
-        if len(self.accounts) < FIRST_USER + 8:
-            raise ValueError(f"need at least {FIRST_USER + 8} anvil accounts, got {len(self.accounts)}")
-        users = self.accounts[FIRST_USER:]
+        self.admin, self.attester, self.oracle_key = self._roles(record)
+        free = [a for a in self.accounts if a not in self._role_holders(record)]
+        # On anvil the first FIRST_USER accounts are spare (0-3 and 9 hold the roles): users
+        # start at FIRST_USER, as on the fresh chain. A node with fewer accounts uses them all.
+        spare = [a for a in free if self.accounts.index(a) < FIRST_USER]
+        users = [a for a in free if a not in spare]
+        if len(users) < MIN_USERS:
+            users = free[1:]
+            spare = free[:1]
+        if len(users) < MIN_USERS or not spare:
+            raise ValueError(
+                f"need at least {MIN_USERS + 1} unlocked accounts besides the deployment's roles, got {len(free)}"
+            )
+        # `anyone` sends the calls anyone may make (disburse, mark_default); `payer` repays for
+        # borrowers in the stream
+        self.anyone, self.payer = spare[0], spare[min(1, len(spare) - 1)]
         half = max(4, len(users) * 5 // 9)
         self.borrowers, self.lenders = users[:half], users[half:]
         self.nonces: dict[str, int] = {}
         self.sent = 0
-        self.kyc_counter = 0
         self.loan_borrower: dict[int, str] = {}
         self.loan_principal: dict[int, int] = {}
         self.note_owner: dict[int, str] = {}
         self.note_loan: dict[int, int] = {}
         self.by_name: Counter[str] = Counter()
         self.active: list[int] = []
+
+    def _role_holders(self, record: dict[str, Any]) -> set[str]:
+        """Every account the deployment gave a role (or, without a record of roles, anvil's
+        first FIRST_USER accounts): never used as a borrower or lender."""
+        roles = record.get("roles")
+        if not roles:
+            return set(self.accounts[:FIRST_USER])
+        named = [record.get("deployer"), *roles.values()]
+        return {to_checksum_address(a) for a in named if isinstance(a, str)}
+
+    def _roles(self, record: dict[str, Any]) -> tuple[str, str, str]:
+        """(token owner and admin, KYC attester, oracle key) from the record, else anvil's indexes."""
+        roles = record.get("roles") or {}
+        if record.get("deployer") and roles.get("kyc_attester") and roles.get("oracle"):
+            wanted = [
+                to_checksum_address(a) for a in (record["deployer"], roles["kyc_attester"], roles["oracle"])
+            ]
+        elif len(self.accounts) > FIRST_USER:
+            wanted = [self.accounts[ADMIN], self.accounts[ATTESTER], self.accounts[ORACLE]]
+        else:
+            raise ValueError(
+                f"the deployment record names no roles and the node has {len(self.accounts)} accounts"
+            )
+        locked = [a for a in wanted if a not in self.accounts]
+        if locked:
+            raise ValueError(f"the node does not hold the key of {', '.join(locked)} (a role the load needs)")
+        return wanted[0], wanted[1], wanted[2]
 
     # ------------------------------------------------------------------ JSON-RPC
 
@@ -256,6 +339,21 @@ class Loader:
             while int(self.call("txpool_status", [])["pending"], 16):
                 self.call("evm_mine", [])
             self.sent += len(chunk)
+
+    def mining_mode(self) -> tuple[bool, int]:
+        """(automine, interval seconds) of the node, to put back after the load. Nodes without
+        anvil's getters count as automining."""
+        response = self.provider.make_request("anvil_getAutomine", [])
+        automine = bool(response.get("result", True)) if not response.get("error") else True
+        response = self.provider.make_request("anvil_getIntervalMining", [])
+        interval = int(response.get("result") or 0) if not response.get("error") else 0
+        return automine, interval
+
+    def restore_mining(self, mode: tuple[bool, int]) -> None:
+        automine, interval = mode
+        self.call("evm_setAutomine", [automine])
+        if interval:
+            self.call("evm_setIntervalMining", [interval])
 
     def advance(self, seconds: int) -> None:
         self.call("evm_increaseTime", [seconds])
@@ -324,7 +422,7 @@ class Loader:
 
     def setup(self) -> None:
         """Money, approvals and KYC for every borrower and lender; scores for the borrowers."""
-        admin = self.accounts[ADMIN]
+        admin = self.admin
         txs = []
         for i, account in enumerate(self.borrowers + self.lenders):
             txs.append(
@@ -346,16 +444,16 @@ class Loader:
         self.scores()
 
     def kyc(self, account: str) -> dict[str, str]:
-        self.kyc_counter += 1
-        identity = (0x5EED << 200 | self.kyc_counter).to_bytes(32, "big")
-        return self.tx(self.accounts[ATTESTER], self.identity.attest, account, identity, 2**40)
+        # one identity per account, the same in every run: loading a chain again renews it
+        identity = keccak(b"bench-identity" + bytes.fromhex(account[2:]))
+        return self.tx(self.attester, self.identity.attest, account, identity, 2**40)
 
     def scores(self) -> None:
         """Grades A–C (exposure caps of 20,000–100,000 units: never binding at these principals)."""
         values = [(790, 720, 660)[i % 3] for i in range(len(self.borrowers))]
         txs = [
             self.tx(
-                self.accounts[ORACLE],
+                self.oracle_key,
                 self.oracle.push_scores,
                 self.borrowers[i : i + 50],
                 values[i : i + 50],
@@ -426,7 +524,7 @@ class Loader:
         full = [i for i in ids if i not in skipped]
         self.phase(
             "disburse",
-            [self.tx(self.accounts[4], book.disburse, i) for i in full],
+            [self.tx(self.anyone, book.disburse, i) for i in full],
             ("LoanDisbursed", len(full)),
         )
 
@@ -462,7 +560,7 @@ class Loader:
 
         # Two periods later the unpaid loans are in default; half of them recover a little.
         self.advance(62 * DAY)
-        self.phase("defaults", [self.tx(self.accounts[4], book.mark_default, i) for i in unpaid],
+        self.phase("defaults", [self.tx(self.anyone, book.mark_default, i) for i in unpaid],
                    ("LoanDefaulted", len(unpaid)))  # fmt: skip
         recovering = unpaid[::2]
         txs = [self.tx(self.loan_borrower[i], book.repay, i, self.loan_principal[i] // 5) for i in recovering]
@@ -474,6 +572,7 @@ class Loader:
     def generate(self, target_events: int, events_per_loan: float = 10.5) -> LoadResult:
         began = time.perf_counter()
         first_block = self.block_number() + 1
+        mode = self.mining_mode()
         self.call("evm_setAutomine", [False])
         try:
             self.setup()
@@ -481,7 +580,7 @@ class Loader:
                 missing = target_events - sum(self.by_name.values())
                 self.round(max(20, int(missing / events_per_loan) + 1))
         finally:
-            self.call("evm_setAutomine", [True])
+            self.restore_mining(mode)
         seconds = time.perf_counter() - began
         last_block = self.block_number()
         return LoadResult(
@@ -567,15 +666,15 @@ class Streamer:
             loan_id = self.active.pop(0)
             self.active.append(loan_id)
             self.claims += [(now + self.delay, n) for n in self.notes_of.get(loan_id, [])[:1]]
-            return lo.tx(lo.accounts[5], book.repay, loan_id, 2 * UNIT)
+            return lo.tx(lo.payer, book.repay, loan_id, 2 * UNIT)
         return lo.kyc(to_checksum_address(f"0x{0xB0B0 << 140 | self.cursor:040x}"))
 
     def run(self, rate: float, seconds: float, stop=None) -> dict[str, Any]:
         """Sends `rate` transactions per second for `seconds`, anvil mining every `block_time` s."""
         lo = self.loader
         lo.call("evm_setAutomine", [False])
-        payer = lo.accounts[5]  # repays for the borrowers (anyone may)
-        lo.send([lo.tx(lo.accounts[ADMIN], lo.token.mint, payer, 10_000_000 * UNIT),
+        payer = lo.payer  # repays for the borrowers (anyone may)
+        lo.send([lo.tx(lo.admin, lo.token.mint, payer, 10_000_000 * UNIT),
                  lo.tx(payer, lo.token.approve, lo.book.address, MAX)])  # fmt: skip
         lo.call("evm_setIntervalMining", [max(1, round(self.block_time))])
         began = time.perf_counter()
@@ -608,32 +707,55 @@ class Streamer:
         }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
         "--events", type=int, default=20_000, help="Peerlend events to generate (default 20,000)"
     )
-    parser.add_argument("--accounts", type=int, default=100, help="anvil accounts (≥ 18; 10+ are users)")
+    parser.add_argument(
+        "--accounts", type=int, default=100, help="accounts of the fresh anvil (≥ 18; 10+ are users)"
+    )
     parser.add_argument("--txs-per-block", type=int, default=TXS_PER_BLOCK)
-    args = parser.parse_args()
-    chain = deploy(args.accounts)
+    parser.add_argument(
+        "--rpc-url", help="load this existing chain instead of a fresh anvil (it is left running)"
+    )
+    parser.add_argument(
+        "--deployment",
+        type=Path,
+        help="with --rpc-url: its deployment record (default deployments/<chain id>.json)",
+    )
+    args = parser.parse_args(argv)
+    if args.deployment is not None and args.rpc_url is None:
+        parser.error("--deployment needs --rpc-url")
     try:
-        print(f"anvil at {chain.url}, deployed in {chain.deploy_seconds:.1f} s")
-        result = Loader(chain.url, chain.record, args.txs_per_block).generate(args.events)
+        chain = attach(args.rpc_url, args.deployment) if args.rpc_url else deploy(args.accounts)
+    except ValueError as error:
+        raise SystemExit(f"bench.load: {error}") from None
+    try:
+        if chain.anvil is not None:
+            print(f"anvil at {chain.url}, deployed in {chain.deploy_seconds:.1f} s")
+        else:
+            print(f"chain {chain.record['chain_id']} at {chain.url}, deployment from {chain.deployments_dir}")
+        try:
+            loader = Loader(chain.url, chain.record, args.txs_per_block)
+        except ValueError as error:
+            raise SystemExit(f"bench.load: {error}") from None
+        result = loader.generate(args.events)
         print(
             f"generated {result.events:,} Peerlend events ({result.transactions:,} transactions, "
-            f"{result.blocks:,} blocks, {result.loans:,} loans) in {result.seconds:.1f} s "
-            f"= {result.events / result.seconds:,.0f} events/s"
+            f"{result.blocks:,} blocks {result.first_block}..{result.last_block}, {result.loans:,} loans) "
+            f"in {result.seconds:.1f} s = {result.events / result.seconds:,.0f} events/s"
         )
         for name, count in result.summary()["by_event"].items():
             print(f"  {name:<18} {count:>7,}")
     finally:
-        chain.anvil.stop()
-        import shutil
+        if chain.anvil is not None:  # only what this run started
+            chain.anvil.stop()
+            import shutil
 
-        shutil.rmtree(chain.deployments_dir, ignore_errors=True)
+            shutil.rmtree(chain.deployments_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
