@@ -15,7 +15,9 @@ ape run deploy --network ethereum:local:foundry 2>&1 | quiet
 
 if command -v peerlend-indexer >/dev/null && python -c "import backend.api" 2>/dev/null; then
     rm -f .run/demo.db
+    # PEERLEND_ORACLE_URL: the web app (served by the API at /) relays score applications there.
     DATABASE_URL="sqlite:///$PWD/.run/demo.db" PEERLEND_RPC_URL="$APE_FOUNDRY_HOST" \
+    PEERLEND_ORACLE_URL="http://127.0.0.1:${PEERLEND_ORACLE_PORT:-8100}" \
         peerlend-indexer serve --port "$PEERLEND_API_PORT" >.run/api.log 2>&1 &
     children+=($!)
     echo "== indexer API starting on $PEERLEND_API_URL (log: .run/api.log)"
@@ -54,6 +56,8 @@ if curl -fsS "$PEERLEND_API_URL/health" >/dev/null 2>&1; then
 fi
 
 if [ "${#children[@]}" -gt 0 ]; then
+    echo
+    python -m backend.web "$PEERLEND_API_URL" || true
     if [ -n "${PEERLEND_DEMO_NO_WAIT:-}" ]; then
         exit 0
     fi

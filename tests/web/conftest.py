@@ -35,7 +35,16 @@ CHROMIUM_ARGS = [
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 CHAIN_ID = 31337
+# Screenshots go to the test's temporary directory; PEERLEND_SCREENSHOTS=1 writes the committed
+# ones in docs/screenshots/ (their dates and hashes change on every run).
 SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def screenshot_dir(tmp_path_factory) -> Path:
+    if os.environ.get("PEERLEND_SCREENSHOTS") == "1":
+        return SCREENSHOTS
+    return tmp_path_factory.mktemp("screenshots")
 
 
 def chromium_path() -> str:

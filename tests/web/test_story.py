@@ -20,13 +20,14 @@ import requests
 from playwright.sync_api import expect
 
 from tests.oracle.service_support import dev_account, fields_for, signed_payload
-from tests.web.conftest import DESKTOP, PHONE, SCREENSHOTS
+from tests.web.conftest import DESKTOP, PHONE
 
 DAY = 86_400
 UNIT = 10**6  # tUSD has 6 decimals
 ATTESTER, ORACLE, ADMIN, RISK = 2, 3, 0, 1
 BORROWER, OTHER_BORROWER, LENDER_A, LENDER_B, BUYER = 4, 5, 7, 8, 10
 ACTIVE, DEFAULTED = 3, 5
+SHOTS: list[Path] = []
 
 
 def money(units: int) -> str:
@@ -60,14 +61,14 @@ def balance(platform, index: int) -> int:
 
 
 def shoot(wallet_page, name: str) -> None:
-    """Desktop and phone screenshots of the page as it is now."""
+    """Desktop and phone screenshots of the page as it is now (into SHOTS, set by test_story)."""
     page = wallet_page.page
     page.evaluate("document.getElementById('txlog').replaceChildren()")  # transaction toasts
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    SHOTS[0].mkdir(parents=True, exist_ok=True)
     for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
         page.set_viewport_size(viewport)
         page.wait_for_timeout(150)  # charts resize to the new box
-        page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)
+        page.screenshot(path=str(SHOTS[0] / f"{name}-{label}.png"), full_page=True)
     page.set_viewport_size(DESKTOP)
 
 
@@ -102,8 +103,9 @@ def second_loan_in_default(platform) -> int:
     return loan_id
 
 
-def test_story(funded_accounts, pages):
+def test_story(funded_accounts, pages, screenshot_dir):
     platform = funded_accounts
+    SHOTS[:] = [screenshot_dir]
     book = platform.contract("LoanBook")
     oracle = platform.contract("CreditOracle")
     registry = platform.contract("IdentityRegistry")

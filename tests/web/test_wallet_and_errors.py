@@ -3,11 +3,14 @@ chain, an unknown loan id, a contract revert shown in plain words, and the langu
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 from playwright.sync_api import expect
 
-from tests.web.conftest import CHAIN_ID
+from tests.web.conftest import CHAIN_ID, ROOT
 
 
 def test_served_at_root_with_local_assets(platform, pages):
@@ -65,3 +68,19 @@ def test_language_switch(platform, pages):
     expect(visitor.page.get_by_test_id("nav-disclosure")).to_have_text("信息披露")
     visitor.page.get_by_test_id("lang").click()
     expect(visitor.page.get_by_test_id("nav-market")).to_have_text(re.compile("Market"))
+
+
+def test_connection_help_printed_by_make_demo(platform):
+    """`python -m backend.web URL` (the end of `make demo`): URL, RPC, chain id, an account."""
+    env = {**os.environ, "PEERLEND_RPC_URL": platform.anvil.url, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, "-m", "backend.web", platform.app_url],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert f"web app: {platform.app_url}/" in out
+    assert f"RPC URL       {platform.anvil.url}" in out
+    assert f"chain id      {CHAIN_ID}" in out
+    assert platform.account(7) in out  # the demo's lender, to import
