@@ -34,9 +34,10 @@ def main(verbose: bool) -> None:
 @click.option("--exit-at-head", is_flag=True, help="Stop once caught up with head − confirmations.")
 def run(exit_at_head: bool) -> None:
     """Sync events into the database, forever (or until caught up)."""
-    from backend.db.session import make_engine, migrate
-    from backend.indexer.deployment import DeploymentError
+    from backend.db.session import migrate
     from backend.indexer.sync import Indexer
+    from peerlend.db import make_engine
+    from peerlend.deployments import DeploymentError
 
     settings = get_settings()
     engine = make_engine(settings.database_url)
@@ -78,7 +79,8 @@ def reset(yes: bool) -> None:
     from sqlmodel import Session
 
     from backend.db.models import metadata
-    from backend.db.session import make_engine, migrate
+    from backend.db.session import migrate
+    from peerlend.db import make_engine
 
     settings = get_settings()
     if not yes:
@@ -101,9 +103,10 @@ def reconcile(as_json: bool) -> None:
 
     from backend.core.reconcile import ReconcileError
     from backend.core.reconcile import reconcile as run_reconcile
-    from backend.db.session import make_engine, migrate
-    from backend.indexer.deployment import DeploymentError, load_deployment
-    from backend.indexer.rpc import Rpc
+    from backend.db.session import migrate
+    from peerlend.db import make_engine
+    from peerlend.deployments import DeploymentError
+    from peerlend.rpc import Rpc
 
     settings = get_settings()
     engine = make_engine(settings.database_url)
@@ -111,7 +114,7 @@ def reconcile(as_json: bool) -> None:
     rpc = Rpc(settings.rpc_url, settings.rpc_timeout)
     try:
         chain_id = rpc.chain_id()
-        deployment = load_deployment(settings.deployment_path(chain_id), chain_id)
+        deployment = settings.load_deployment(chain_id)
         with Session(engine) as session:
             report = run_reconcile(session, rpc, deployment)
     except (DeploymentError, ReconcileError) as exc:

@@ -1,6 +1,7 @@
 """Indexer and API settings, read from the environment (pydantic-settings).
 
-Every setting has an environment variable `PEERLEND_<NAME>`; the database also reads the
+Every setting has an environment variable `PEERLEND_<NAME>` (the chain settings shared with
+the oracle service are in `peerlend.settings.ChainSettings`); the database also reads the
 conventional `DATABASE_URL`. A `.env` file in the working directory is read too.
 """
 
@@ -10,13 +11,17 @@ from functools import lru_cache
 from pathlib import Path
 
 from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from peerlend.settings import ChainSettings
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCAL_CHAIN_IDS = frozenset({1337, 31337})
 
 
-class Settings(BaseSettings):
+class Settings(ChainSettings):
+    """The indexer's settings: the chain fields of `ChainSettings` plus the database, the sync
+    loop and the API."""
+
     model_config = SettingsConfigDict(
         env_prefix="PEERLEND_", env_file=".env", extra="ignore", populate_by_name=True
     )
@@ -25,19 +30,6 @@ class Settings(BaseSettings):
         "sqlite:///peerlend.db",
         validation_alias=AliasChoices("DATABASE_URL", "PEERLEND_DATABASE_URL"),
         description="SQLAlchemy URL; postgresql://... uses psycopg 3.",
-    )
-    rpc_url: str = Field("http://127.0.0.1:8545", description="JSON-RPC endpoint of the chain to index.")
-    rpc_timeout: float = Field(10.0, gt=0, description="Seconds before one RPC request times out.")
-    deployments_dir: Path = Field(
-        ROOT / "deployments", description="Where deployments/<chain_id>.json lives."
-    )
-    deployment_file: Path | None = Field(
-        None, description="Explicit deployment record; overrides deployments_dir."
-    )
-    confirmations: int | None = Field(
-        None,
-        ge=0,
-        description="Blocks behind head to stay; default 0 on local chains (1337, 31337), 12 elsewhere.",
     )
     batch_blocks: int = Field(
         2_000, ge=1, description="Initial eth_getLogs range (blocks); adapts at run time."
@@ -131,14 +123,6 @@ class Settings(BaseSettings):
     )
     risk_webhook_backoff_max: float = Field(600.0, gt=0, description="Ceiling of the retry delay.")
     risk_poll_interval: float = Field(2.0, gt=0, description="Seconds between passes of the risk monitor.")
-
-    def confirmations_for(self, chain_id: int) -> int:
-        if self.confirmations is not None:
-            return self.confirmations
-        return 0 if chain_id in LOCAL_CHAIN_IDS else 12
-
-    def deployment_path(self, chain_id: int) -> Path:
-        return self.deployment_file or (self.deployments_dir / f"{chain_id}.json")
 
 
 @lru_cache

@@ -239,7 +239,7 @@ def settings_for(prepared: Prepared, url: str):
 
 def timed_rpc(url: str, timeout: float):
     """An `Rpc` that adds up the wall time of its calls (the share of a backfill spent in anvil)."""
-    from backend.indexer.rpc import Rpc
+    from peerlend.rpc import Rpc
 
     class TimedRpc(Rpc):
         seconds = 0.0
@@ -270,8 +270,9 @@ def timed_rpc(url: str, timeout: float):
 
 def backfill(prepared: Prepared, url: str, profile: cProfile.Profile | None = None) -> dict[str, Any]:
     """Indexes the chain from scratch into `url`; returns events/s and where the time went."""
-    from backend.db.session import make_engine, migrate
+    from backend.db.session import migrate
     from backend.indexer.sync import Indexer
+    from peerlend.db import make_engine
 
     settings = settings_for(prepared, url)
     engine = make_engine(settings.database_url)
@@ -332,10 +333,10 @@ CATEGORIES = (
     ("backend/indexer/decode", "decode (backend/indexer/decode.py)"),
     ("backend/indexer/apply", "apply handlers (backend/indexer/apply.py)"),
     ("backend/indexer/sync", "sync loop (backend/indexer/sync.py)"),
-    ("backend/indexer/rpc", "RPC client (backend/indexer/rpc.py)"),
+    ("peerlend/rpc", "RPC client (peerlend/rpc.py)"),
     ("backend/core", "views and stats (backend/core)"),
     ("backend/api", "API routes and deps (backend/api)"),
-    ("backend/loanmath", "loan math (backend/loanmath.py)"),
+    ("peerlend/loanmath", "loan math (peerlend/loanmath.py)"),
     ("backend/db", "column types (backend/db)"),
     ("backend/", "other backend code"),
     ("sqlalchemy/orm", "SQLAlchemy ORM (unit of work, identity map, loading)"),

@@ -75,7 +75,7 @@ MIN_USERS = 8
 def _abi(name: str) -> list[dict[str, Any]]:
     if name == "TestStablecoin":
         return ERC20_ABI
-    from backend import abi
+    from peerlend import abi
 
     return abi.load(name)
 

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from peerlend import deployments
+from peerlend.settings import LOCAL_CHAIN_IDS
+from peerlend.vocabulary import TERMS_FIELDS
 
-LOCAL_CHAIN_IDS = {1337, 31337}
-PARAMS_DIR = deployments.ROOT / "deployments" / "params"
-CONTRACTS = ("TestStablecoin", "IdentityRegistry", "CreditOracle", "LoanNote", "LoanBook")
+# Parameter files live with the ape project (like contracts/ and .build/): relative to the
+# working directory `ape run deploy` runs in, not to where this package is installed.
+PARAMS_DIR = Path("deployments") / "params"
 
 
 def load_params(name: str = "local") -> dict[str, Any]:
@@ -51,7 +53,7 @@ def deploy_all(deployer, params: dict[str, Any], *, reuse: bool = True, echo=pri
 
     chain_id = chain.chain_id
     try:
-        previous = deployments.load(chain_id) if reuse else None
+        previous = deployments.load_deployment(chain_id).record if reuse else None
     except deployments.DeploymentNotFound:
         previous = None
     test_accounts = accounts.test_accounts if chain_id in LOCAL_CHAIN_IDS else []
@@ -89,7 +91,7 @@ def deploy_all(deployer, params: dict[str, Any], *, reuse: bool = True, echo=pri
         identity.address,
         oracle.address,
         roles["treasury"],
-        tuple(terms[key] for key in TERMS_ORDER),
+        tuple(terms[key] for key in TERMS_FIELDS),
     )
 
     if notes.book() != book.address:
@@ -101,8 +103,8 @@ def deploy_all(deployer, params: dict[str, Any], *, reuse: bool = True, echo=pri
     _grant(book, book.PAUSER_ROLE(), roles["pauser"], deployer)
     if list(oracle.grade_thresholds()) != params["grade_thresholds"]:
         oracle.set_grade_thresholds(params["grade_thresholds"], sender=deployer)
-    if tuple(book.params()) != tuple(terms[key] for key in TERMS_ORDER):
-        book.set_params(tuple(terms[key] for key in TERMS_ORDER), sender=deployer)
+    if tuple(book.params()) != tuple(terms[key] for key in TERMS_FIELDS):
+        book.set_params(tuple(terms[key] for key in TERMS_FIELDS), sender=deployer)
 
     for token in tokens:
         unit = 10 ** token.decimals()
@@ -129,19 +131,6 @@ def deploy_all(deployer, params: dict[str, Any], *, reuse: bool = True, echo=pri
             for name, contract in contracts.items()
         },
     }
-
-
-TERMS_ORDER = (
-    "origination_fee_bps",
-    "service_fee_bps",
-    "reserve_share_bps",
-    "penalty_bps_per_day",
-    "penalty_cap_bps",
-    "coverage_bps",
-    "grace_seconds",
-    "default_after_seconds",
-    "review_seconds",
-)
 
 
 def _grant(contract, role, account, deployer) -> None:

@@ -13,8 +13,9 @@ import click
 from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand
 
-from peerlend import demo, scoring
 from peerlend.deploy import LOCAL_CHAIN_IDS
+from scripts._demo import scoring
+from scripts._demo import story as demo
 
 
 @click.command(cls=ConnectedProviderCommand)

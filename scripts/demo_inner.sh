@@ -24,13 +24,14 @@ if command -v peerlend-indexer >/dev/null && python -c "import backend.api" 2>/d
 fi
 
 echo "== credit model (trained once from the packaged Lending Club data, then cached)"
-model_path="$(python -m peerlend.scoring | tail -n 1)"
+model_path="$(python -m scripts._demo.scoring | tail -n 1)"
 echo "   $model_path"
 rm -f .run/oracle.db
 # anvil test account 3 holds ORACLE_ROLE (deployments/params/local.json); a raw key is for local dev only.
+oracle_key="$(python -c 'from peerlend.devchain import test_account; print("0x" + bytes(test_account(3).key).hex())')"
 PEERLEND_ORACLE_RPC_URL="$APE_FOUNDRY_HOST" PEERLEND_ORACLE_MODEL_PATH="$model_path" \
 PEERLEND_ORACLE_DB_URL="sqlite:///$PWD/.run/oracle.db" PEERLEND_ORACLE_API_PORT="${PEERLEND_ORACLE_PORT:-8100}" \
-PEERLEND_ORACLE_PRIVATE_KEY=0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6 \
+PEERLEND_ORACLE_PRIVATE_KEY="$oracle_key" \
     peerlend-oracle serve >.run/oracle.log 2>&1 &
 children+=($!)
 export PEERLEND_ORACLE_URL="http://127.0.0.1:${PEERLEND_ORACLE_PORT:-8100}"
@@ -52,7 +53,7 @@ if curl -fsS "$PEERLEND_API_URL/health" >/dev/null 2>&1; then
     done
     echo
     echo "== what the indexer API discloses (GET $PEERLEND_API_URL/stats)"
-    curl -fsS "$PEERLEND_API_URL/stats" | python -m peerlend.stats_digest || true
+    curl -fsS "$PEERLEND_API_URL/stats" | python -m scripts._demo.stats_digest || true
 fi
 
 if [ "${#children[@]}" -gt 0 ]; then

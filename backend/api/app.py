@@ -24,10 +24,11 @@ from backend.api.routes import (
     risk,
     stats,
 )
-from backend.db.session import make_engine, migrate
+from backend.db.session import migrate
 from backend.indexer.sync import Indexer
 from backend.risk.monitor import Monitor
 from backend.settings import Settings, get_settings
+from peerlend.db import make_engine
 
 log = logging.getLogger("peerlend.api")
 

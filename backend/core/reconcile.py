@@ -37,12 +37,12 @@ from eth_utils.abi import collapse_if_tuple
 from sqlalchemy import select
 from sqlmodel import Session
 
-from backend import abi, loanmath
 from backend.core.views import TERMS, due_now, effective_status, past_due, principal_outstanding
 from backend.core.vocabulary import LoanStatus
 from backend.db.models import Event, Identity, Loan, Note, Repayment, Score, SyncState, Token
-from backend.indexer.deployment import Deployment
-from backend.indexer.rpc import Rpc, RpcError
+from peerlend import abi, loanmath
+from peerlend.deployments import Deployment
+from peerlend.rpc import Rpc, RpcError
 
 LOAN_FIELDS = (
     "borrower", "token", "grade", "principal", "apr_bps", "installments", "period_seconds", "method", "status",

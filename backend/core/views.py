@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlmodel import Session
 
-from backend import loanmath
 from backend.core.vocabulary import LoanStatus, Method
 from backend.db.models import Loan, Note, SyncState
 from backend.indexer.apply import loan_state
+from peerlend import loanmath
 
 DAY = 86_400
 GRADE_LETTERS = {0: None, 1: "A", 2: "B", 3: "C", 4: "D", 5: "E"}

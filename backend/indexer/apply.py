@@ -14,8 +14,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlmodel import Session
 
-from backend import loanmath
 from backend.db.models import DERIVED_TABLES, Claim, Event, Identity, Loan, Note, Repayment, Score, Token
+from peerlend import loanmath
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 STATUS_NAMES = {

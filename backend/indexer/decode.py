@@ -15,7 +15,7 @@ from eth_abi import decode as abi_decode
 from eth_utils import event_abi_to_log_topic, to_checksum_address
 from eth_utils.abi import collapse_if_tuple
 
-from backend import abi
+from peerlend import abi
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,10 @@ from sqlmodel import Session
 from backend.db.models import Block, Event, EventAccount, Note, SyncState
 from backend.indexer.apply import apply_event, get, replay, reset_cache
 from backend.indexer.decode import Decoder
-from backend.indexer.deployment import Deployment, DeploymentError, load_deployment
-from backend.indexer.rpc import Rpc, RpcError
 from backend.settings import Settings
+from peerlend.deployments import Deployment, DeploymentError
+from peerlend.retry import Backoff, Stopped, retry_forever
+from peerlend.rpc import Rpc, RpcError
 
 log = logging.getLogger("peerlend.indexer")
 
@@ -85,7 +86,7 @@ class Indexer:
         if self.deployment is not None:
             return self.deployment
         chain_id = self.rpc.chain_id()
-        deployment = load_deployment(self.settings.deployment_path(chain_id), chain_id)
+        deployment = self.settings.load_deployment(chain_id)
         with Session(self.engine) as session:
             state = session.get(SyncState, chain_id)
             others = session.scalar(
@@ -353,27 +354,30 @@ class Indexer:
         self._stop.set()
 
     def run(self, exit_at_head: bool = False, fatal_deployment_errors: bool = True) -> None:
-        """Polls forever (or until caught up with `exit_at_head`), retrying every error with backoff."""
-        backoff = 1.0
+        """Polls forever (or until caught up with `exit_at_head`), retrying every error with the
+        shared backoff (1 s doubling to `max_backoff`, `peerlend.retry`)."""
+        backoff = Backoff(base=1.0, ceiling=self.settings.max_backoff)
+
+        def on_error(exc: BaseException, delay: float) -> None:
+            self._record_error(exc)
+            if not isinstance(exc, DeploymentError):
+                log.warning("sync failed (%s); retrying in %.1fs", exc, delay)
+
+        def fatal(exc: BaseException) -> bool:
+            if isinstance(exc, DeploymentError) and fatal_deployment_errors:
+                self._record_error(exc)
+                return True
+            return False
+
         self.status.running = True
         try:
             while not self._stop.is_set():
                 try:
-                    caught_up = self.sync_once()
-                except DeploymentError as exc:
-                    self._record_error(exc)
-                    if fatal_deployment_errors:
-                        raise
-                    self._stop.wait(backoff)
-                    backoff = min(backoff * 2, self.settings.max_backoff)
-                    continue
-                except Exception as exc:  # noqa: BLE001  (RPC, database: log, back off, retry)
-                    self._record_error(exc)
-                    log.warning("sync failed (%s); retrying in %.1fs", exc, backoff)
-                    self._stop.wait(backoff)
-                    backoff = min(backoff * 2, self.settings.max_backoff)
-                    continue
-                backoff = 1.0
+                    caught_up = retry_forever(
+                        self.sync_once, stop=self._stop, backoff=backoff, on_error=on_error, fatal=fatal
+                    )
+                except Stopped:
+                    return
                 self.status.consecutive_errors = 0
                 if caught_up:
                     if exit_at_head:

@@ -15,9 +15,9 @@ from icalendar import Alarm, Calendar, Event
 from sqlalchemy import select
 from sqlmodel import Session
 
-from backend import loanmath
 from backend.core.views import as_of, due_now
 from backend.db.models import Loan
+from peerlend import loanmath
 
 DAY = 86_400
 

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy import select
 from sqlmodel import Session
 
-from backend import loanmath
 from backend.db.models import Loan, Note, Repayment
 from backend.indexer.apply import loan_state
+from peerlend import loanmath
 
 DAY = 86_400
 BUCKETS = ("current", "1-30", "31-60", "61-90", "default")

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import requests
 from sqlmodel import Session
 
-from backend.indexer.rpc import Rpc
 from backend.risk import reminders, transfers, webhooks
+from peerlend.rpc import Rpc
 
 log = logging.getLogger("peerlend.risk")
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlmodel import Session
 
-from backend import loanmath
 from backend.core.views import as_of, due_now
 from backend.db.models import Event, Loan, Note
+from peerlend import loanmath
 
 DAY = 86_400
 CREDITS = {"Repayment": "to_noteholders", "LoanDefaulted": "cover", "Recovery": "to_noteholders"}

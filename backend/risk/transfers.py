@@ -19,8 +19,8 @@ from sqlalchemy import delete, select
 from sqlmodel import Session
 
 from backend.db.models import SyncState, Token
-from backend.indexer.rpc import Rpc
 from backend.risk.models import RiskTransfer, RiskTransferCursor
+from peerlend.rpc import Rpc
 
 log = logging.getLogger("peerlend.risk.transfers")
 

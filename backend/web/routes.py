@@ -13,9 +13,9 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from backend import abi
-from backend.indexer.rpc import Rpc
 from backend.web.settings import WebSettings
+from peerlend import abi
+from peerlend.rpc import Rpc
 
 HERE = Path(__file__).resolve().parent
 DIST = HERE / "dist"

@@ -1,6 +1,6 @@
 """The slices of the contract ABIs the oracle service uses.
 
-Taken from the ABIs vendored for the indexer (`backend/abi/*.json`, copied verbatim from
+Taken from the shared vendored ABIs (`peerlend/abi/*.json`, copied verbatim from
 `ape compile`), so there is one committed copy and the service still runs without ape or a
 Vyper compiler. `tests/oracle/test_service_units.py` checks every entry here against the
 compiled ABI, so a contract change that breaks the service fails a test.
@@ -8,7 +8,7 @@ compiled ABI, so a contract change that breaks the service fails a test.
 
 from __future__ import annotations
 
-from backend.abi import load
+from peerlend.abi import load
 
 
 def _slice(contract: str, events: tuple[str, ...], functions: tuple[str, ...]) -> list[dict]:

@@ -1,9 +1,8 @@
 """The chain as the service sees it: a web3.py connection, the deployment record, the two
-contracts it talks to, and RPC calls wrapped in retries with backoff."""
+contracts it talks to, and RPC calls wrapped in the shared retry policy (`peerlend.retry`)."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,8 +12,9 @@ from web3 import Web3
 from web3.contract import Contract
 
 from oracle.service.abi import CREDIT_ORACLE_ABI, LOAN_BOOK_ABI
-from oracle.service.retry import with_retry
 from oracle.service.settings import OracleSettings
+from peerlend.retry import with_retry
+from peerlend.rpc import Rpc
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -39,31 +39,21 @@ class Chain:
 
     @classmethod
     def connect(cls, settings: OracleSettings) -> Chain:
-        w3 = Web3(Web3.HTTPProvider(settings.rpc_url, request_kwargs={"timeout": settings.rpc_timeout}))
+        w3 = Rpc(settings.rpc_url, settings.rpc_timeout).w3
         chain_id = rpc_call(settings, lambda: w3.eth.chain_id, "eth_chainId")
         if settings.chain_id is not None and settings.chain_id != chain_id:
             raise RuntimeError(
                 f"RPC serves chain {chain_id}, configured PEERLEND_ORACLE_CHAIN_ID is {settings.chain_id}"
             )
-        path = settings.deployment_path(chain_id)
-        if not path.exists():
-            raise RuntimeError(
-                f"no deployment record for chain {chain_id} at {path}; deploy first (ape run deploy)"
-            )
-        record = json.loads(path.read_text())
-        contracts = record["contracts"]
-        oracle = w3.eth.contract(
-            address=Web3.to_checksum_address(contracts["CreditOracle"]["address"]), abi=CREDIT_ORACLE_ABI
-        )
-        book = w3.eth.contract(
-            address=Web3.to_checksum_address(contracts["LoanBook"]["address"]), abi=LOAN_BOOK_ABI
-        )
+        deployment = settings.load_deployment(chain_id)
+        oracle = w3.eth.contract(address=deployment.contracts["CreditOracle"], abi=CREDIT_ORACLE_ABI)
+        book = w3.eth.contract(address=deployment.book, abi=LOAN_BOOK_ABI)
         return cls(
             w3=w3,
             chain_id=chain_id,
             oracle=oracle,
             book=book,
-            start_block=int(record.get("start_block", 0)),
+            start_block=deployment.start_block,
             confirmations=settings.confirmations_for(chain_id),
             settings=settings,
         )

@@ -47,10 +47,10 @@ from web3.logs import DISCARD
 from oracle.service import faults, store
 from oracle.service.chain import Chain
 from oracle.service.history import read_histories
-from oracle.service.retry import is_transient
 from oracle.service.scorer import Scorer
 from oracle.service.settings import OracleSettings
 from oracle.service.store import Application, Push, ScoreRequest
+from peerlend.rpc import is_transient
 
 log = logging.getLogger(__name__)
 GWEI = 10**9

@@ -12,33 +12,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-ROOT = Path(__file__).resolve().parents[2]
-LOCAL_CHAIN_IDS = frozenset({1337, 31337})
-MIN_TTL = 3_600  # CreditOracle.MIN_TTL
-MAX_TTL = 365 * 86_400  # CreditOracle.MAX_TTL
-MAX_BATCH = 256  # CreditOracle.MAX_BATCH
+from peerlend.settings import ChainSettings
+from peerlend.vocabulary import MAX_BATCH, MAX_TTL, MIN_TTL
 
 
-class OracleSettings(BaseSettings):
+class OracleSettings(ChainSettings):
+    """The service's settings: the chain fields of `ChainSettings` (rpc_url, rpc_timeout,
+    deployments_dir, deployment_file, confirmations) plus the ones below."""
+
     model_config = SettingsConfigDict(env_prefix="PEERLEND_ORACLE_", env_file=".env", extra="ignore")
 
     # chain
-    rpc_url: str = Field("http://127.0.0.1:8545", description="JSON-RPC endpoint (http/https).")
-    rpc_timeout: float = Field(10.0, gt=0, description="Seconds before one RPC request times out.")
     chain_id: int | None = Field(None, description="Expected chain id; default: whatever the RPC reports.")
-    deployments_dir: Path = Field(
-        ROOT / "deployments", description="Where deployments/<chain_id>.json lives."
-    )
-    deployment_file: Path | None = Field(
-        None, description="Explicit deployment record; overrides deployments_dir."
-    )
-    confirmations: int | None = Field(
-        None,
-        ge=0,
-        description="Blocks on top before a log or a push counts; default 0 on local chains, 12 elsewhere.",
-    )
     log_chunk_blocks: int = Field(5_000, ge=1, description="Largest eth_getLogs block range per call.")
 
     # storage and model
@@ -84,11 +71,3 @@ class OracleSettings(BaseSettings):
         if self.keystore is not None and self.private_key is not None:
             raise ValueError("set either PEERLEND_ORACLE_KEYSTORE or PEERLEND_ORACLE_PRIVATE_KEY, not both")
         return self
-
-    def confirmations_for(self, chain_id: int) -> int:
-        if self.confirmations is not None:
-            return self.confirmations
-        return 0 if chain_id in LOCAL_CHAIN_IDS else 12
-
-    def deployment_path(self, chain_id: int) -> Path:
-        return self.deployment_file or (self.deployments_dir / f"{chain_id}.json")

@@ -24,10 +24,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Column, Text, UniqueConstraint, event
+from sqlalchemy import Column, Text, UniqueConstraint
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import registry
-from sqlmodel import Field, Session, SQLModel, create_engine, select
+from sqlmodel import Field, Session, SQLModel, select
+
+from peerlend import db as database
 
 # request statuses
 NEEDS_APPLICATION = "needs_application"
@@ -149,20 +151,10 @@ TABLES = [Application.__table__, Submission.__table__, ScoreRequest.__table__, P
 
 
 def make_engine(url: str) -> Engine:
-    """An engine with the oracle tables created. SQLite gets WAL and a busy timeout so the API
-    thread and the worker thread can write concurrently."""
-    sqlite = url.startswith("sqlite")
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30} if sqlite else {})
-    if sqlite:
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(connection, _record):
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=FULL")  # a committed pending push survives power loss
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-
+    """An engine (`peerlend.db.make_engine`: on SQLite, WAL and a busy timeout so the API thread
+    and the worker thread can write concurrently, and FULL sync so a committed pending push
+    survives power loss) with the oracle tables created."""
+    engine = database.make_engine(url)
     OracleModel.metadata.create_all(engine, tables=TABLES)
     return engine
 

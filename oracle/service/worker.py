@@ -1,7 +1,7 @@
 """The worker loop: reconcile the open push, record new requests, queue the ones whose
 application arrived, push the next batch; sleep; repeat. An RPC failure that outlives its
-retries ends the iteration, and the loop backs off exponentially (up to `backoff_max`) before
-the next one; it never exits on an error.
+retries ends the iteration, and the loop backs off (`peerlend.retry`: `backoff_base` doubling up
+to `backoff_max`) before the next one; it never exits on an error.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import threading
 
 from oracle.service import watcher
 from oracle.service.runtime import Runtime
+from peerlend.retry import Backoff, Stopped, retry_forever
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,13 @@ class Worker:
 
     def run(self, stop: threading.Event) -> None:
         settings = self.runtime.settings
-        failures = 0
+        backoff = Backoff(base=settings.backoff_base, ceiling=settings.backoff_max)
+
+        def on_error(error: BaseException, delay: float) -> None:
+            log.error(
+                "worker iteration failed (%s: %s); next try in %.1fs", type(error).__name__, error, delay
+            )
+
         log.info(
             "worker started (poll every %.1fs, batches of up to %d)",
             settings.poll_interval,
@@ -44,15 +51,9 @@ class Worker:
         )
         while not stop.is_set():
             try:
-                result = self.run_once()
-                failures = 0
-                busy = result["pushed"] is not None or result["requests_added"] or result["requests_promoted"]
-                delay = 0 if busy else settings.poll_interval
-            except Exception as error:
-                failures += 1
-                delay = min(settings.backoff_max, settings.backoff_base * 2 ** min(failures, 16))
-                log.error(
-                    "worker iteration failed (%s: %s); next try in %.1fs", type(error).__name__, error, delay
-                )
-            stop.wait(delay)
+                result = retry_forever(self.run_once, stop=stop, backoff=backoff, on_error=on_error)
+            except Stopped:
+                break
+            busy = result["pushed"] is not None or result["requests_added"] or result["requests_promoted"]
+            stop.wait(0 if busy else settings.poll_interval)
         log.info("worker stopped")

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
-from backend import abi
-from backend.db.session import make_engine, migrate
+from backend.db.session import migrate
 from backend.indexer.sync import Indexer
 from backend.settings import Settings
-from peerlend import deployments
+from peerlend import abi, deployments
+from peerlend.db import make_engine
 from peerlend.devchain import Anvil
 from tests.backend.lifecycle import Scenario, drive
 

@@ -1,13 +1,12 @@
-"""The vendored ABIs (backend/abi) are the compiled contracts' ABIs, byte for byte, so the
+"""The vendored ABIs (peerlend/abi) are the compiled contracts' ABIs, byte for byte, so the
 indexer decodes what the contracts emit and its abi_hash equals the deployment record's."""
 
 from __future__ import annotations
 
 import pytest
 
-from backend import abi
-from backend.indexer.deployment import load_deployment
-from peerlend.deployments import abi_hash
+from peerlend import abi
+from peerlend.deployments import abi_hash, load_deployment
 
 
 @pytest.mark.parametrize("name", abi.INDEXED)
@@ -16,7 +15,7 @@ def test_vendored_abi_is_the_compiled_abi(name):
 
     compiled = [entry.model_dump(mode="json") for entry in getattr(project, name).contract_type.abi]
     assert abi.load(name) == compiled, (
-        f"backend/abi/{name}.json is stale: run `ape compile && python -m backend.abi`"
+        f"peerlend/abi/{name}.json is stale: run `ape compile && python -m peerlend.abi`"
     )
 
 
@@ -28,7 +27,7 @@ def test_everything_the_backend_uses_is_in_the_abi():
 
 
 def test_deployment_record_matches_vendored_abi(chain):
-    deployment = load_deployment(chain.deployments_dir / "31337.json", 31337)
+    deployment = load_deployment(31337, chain.deployments_dir / "31337.json")
     assert deployment.abi_mismatches == ()
     for name in abi.INDEXED:
         assert chain.record["contracts"][name]["abi_hash"] == abi_hash(abi.load(name))

@@ -9,8 +9,8 @@ import io
 import pytest
 from fastapi.testclient import TestClient
 
-from backend import loanmath
 from backend.api.app import create_app
+from peerlend import loanmath
 from tests.backend.lifecycle import BEEF, DAY, DEAD, UNIT
 
 STATUS = {1: "OPEN", 2: "FUNDED", 3: "ACTIVE", 4: "REPAID", 5: "DEFAULTED", 6: "CANCELLED", 7: "EXPIRED"}

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from backend.db.models import SyncState
-from backend.db.session import make_engine
+from peerlend.db import make_engine
 from tests.backend.conftest import dump, make_settings, sync_to_head
 
 SMALL_BATCHES = {"batch_blocks": 1, "min_batch_blocks": 1, "max_batch_blocks": 1}

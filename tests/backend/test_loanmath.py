@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from web3.exceptions import ContractLogicError
 
-from backend import loanmath
+from peerlend import loanmath
 
 DAY = 86_400
 

@@ -8,7 +8,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from backend.db.models import metadata
-from backend.db.session import alembic_config, make_engine, migrate
+from backend.db.session import alembic_config, migrate
+from peerlend.db import make_engine
 
 MIGRATIONS_HEAD = "0003"
 

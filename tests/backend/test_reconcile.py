@@ -14,8 +14,8 @@ from sqlmodel import Session
 from backend.cli import main
 from backend.core.reconcile import reconcile
 from backend.db.models import Loan, Note, Token
-from backend.db.session import make_engine
 from backend.settings import get_settings
+from peerlend.db import make_engine
 from tests.backend.conftest import make_settings, sync_to_head
 
 

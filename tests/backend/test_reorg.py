@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from backend.core.reconcile import reconcile
 from backend.db.models import Loan, Note, Repayment
-from backend.db.session import make_engine
+from peerlend.db import make_engine
 from tests.backend.conftest import dump, make_settings, send, sync_to_head
 from tests.backend.lifecycle import DAY, UNIT
 

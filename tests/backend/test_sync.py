@@ -10,11 +10,12 @@ from sqlmodel import Session
 
 from backend.core.reconcile import reconcile
 from backend.db.models import Block, Event, Loan, SyncState, metadata
-from backend.db.session import make_engine, migrate
+from backend.db.session import migrate
 from backend.indexer.apply import replay
-from backend.indexer.deployment import DeploymentError
-from backend.indexer.rpc import Rpc, RpcError
 from backend.indexer.sync import Indexer
+from peerlend.db import make_engine
+from peerlend.deployments import DeploymentError
+from peerlend.rpc import Rpc, RpcError
 from tests.backend.conftest import dump, make_settings, sync_to_head
 
 

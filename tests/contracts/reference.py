@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from decimal import Context, Decimal, localcontext
 
-from backend import loanmath
-from backend.loanmath import BPS, YEAR, annuity_payment
+from peerlend import loanmath
+from peerlend.loanmath import BPS, YEAR, annuity_payment
 
 EXACT = Context(prec=80)
 
@@ -23,7 +23,7 @@ __all__ = ["annuity_payment", "exact_interest_total", "schedule_exact", "schedul
 def schedule_int(principal, apr_bps, n, period, method) -> list[tuple[int, int, int]]:
     """[(due_offset, principal_part, interest_part)] by the documented integer algorithm.
 
-    This is the indexer's port (backend/loanmath.py), so every contract test that compares
+    This is the indexer's port (peerlend/loanmath.py), so every contract test that compares
     against it also proves the API's calculator equals the contract to the unit.
     """
     return [

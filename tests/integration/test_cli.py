@@ -8,7 +8,7 @@ import subprocess
 import pytest
 from click.testing import CliRunner
 
-from peerlend.cli import main, to_base_units
+from peerlend.cli.commands import main, to_base_units
 from peerlend.deploy import deploy_all, load_params
 
 DAY = 86_400

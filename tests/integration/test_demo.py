@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from web3 import Web3
 
 from peerlend import deployments
-from peerlend.demo import run_story, summarize
+from scripts._demo.story import run_story, summarize
 
 STATUS_BY_KEY = {"A": "REPAID", "B": "REPAID", "C": "DEFAULTED", "D": "EXPIRED", "E": "CANCELLED"}
 
@@ -21,7 +21,7 @@ STATUS_BY_KEY = {"A": "REPAID", "B": "REPAID", "C": "DEFAULTED", "D": "EXPIRED",
 def played(ape_network, tmp_path_factory, anvil):
     from ape import accounts, chain, project
 
-    from peerlend import scoring
+    from scripts._demo import scoring
 
     model = scoring.load_or_train_model()
     story = run_story(accounts, chain, project, scoring.in_process(model), echo=lambda *_: None)
@@ -33,9 +33,10 @@ def played(ape_network, tmp_path_factory, anvil):
 @pytest.fixture(scope="module")
 def api(played, anvil, tmp_path_factory):
     from backend.api.app import create_app
-    from backend.db.session import make_engine, migrate
+    from backend.db.session import migrate
     from backend.indexer.sync import Indexer
     from backend.settings import Settings
+    from peerlend.db import make_engine
 
     _, _, directory = played
     database = tmp_path_factory.mktemp("db") / "demo.db"

@@ -14,8 +14,9 @@ from web3.exceptions import ContractLogicError
 
 from oracle.service import abi, keys, signing
 from oracle.service.canonical import canonical_json, fields_hash
-from oracle.service.retry import is_transient, with_retry
 from oracle.service.settings import OracleSettings
+from peerlend.retry import with_retry
+from peerlend.rpc import is_transient
 
 ROOT = Path(__file__).resolve().parents[2]
 ALICE = Account.from_key("0x" + "11" * 32)

@@ -22,7 +22,7 @@ import pytest
 import requests
 from web3 import Web3
 
-from backend import abi
+from peerlend import abi
 from peerlend.devchain import Anvil, free_port
 from tests.oracle.service_support import deploy, dev_account, model_path, service_env, start_service
 

@@ -5,7 +5,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from sqlalchemy import func, select
 
-from backend import loanmath
 from backend.api.deps import Address, AsOfDep, SessionDep
 from backend.core.views import (
     GRADE_LETTERS,
@@ -18,6 +17,7 @@ from backend.core.views import (
     unrecovered,
 )  # fmt: skip
 from backend.db.models import Claim, Event, EventAccount, Identity, Loan, Note, Score
+from peerlend import loanmath
 
 router = APIRouter(tags=["accounts"])
 

@@ -5,9 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BeforeValidator, WithJsonSchema
 
-from backend import loanmath
 from backend.api.schemas import CalculatorOut
 from backend.core.vocabulary import Method, parse
+from peerlend import loanmath
 
 router = APIRouter(tags=["calculator"])
 

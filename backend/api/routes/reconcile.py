@@ -5,8 +5,8 @@ from fastapi import APIRouter, HTTPException, Request
 from backend.api.deps import SessionDep
 from backend.api.schemas import ReconcileReport
 from backend.core.reconcile import ReconcileError, reconcile
-from backend.indexer.deployment import DeploymentError, load_deployment
-from backend.indexer.rpc import Rpc
+from peerlend.deployments import DeploymentError
+from peerlend.rpc import Rpc
 
 router = APIRouter(tags=["reconcile"])
 
@@ -25,7 +25,7 @@ def get_reconcile(request: Request, session: SessionDep) -> dict:
     rpc = Rpc(settings.rpc_url, settings.rpc_timeout)
     try:
         chain_id = rpc.chain_id()
-        deployment = load_deployment(settings.deployment_path(chain_id), chain_id)
+        deployment = settings.load_deployment(chain_id)
         report = reconcile(session, rpc, deployment)
     except ReconcileError as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from None

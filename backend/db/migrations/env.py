@@ -8,7 +8,7 @@ from sqlalchemy import create_engine
 
 import backend.risk.models  # noqa: F401  (the risk package's tables share this metadata)
 from backend.db.models import metadata
-from backend.db.session import normalise_url
+from peerlend.db import normalise_url
 
 config = context.config
 target_metadata = metadata

@@ -13,8 +13,7 @@ from pathlib import Path
 
 from web3 import Web3
 
-from backend import abi
-from peerlend import deployments
+from peerlend import abi, deployments
 from peerlend.devchain import Anvil
 
 DAY = 86_400

@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 from icalendar import Calendar
 
 from backend.api.app import create_app
-from backend.db.session import make_engine
-from backend.indexer.rpc import Rpc
 from backend.risk import transfers
+from peerlend.db import make_engine
+from peerlend.rpc import Rpc
 from tests.backend.conftest import make_settings, sync_to_head
 from tests.backend.risk.support import DAY, UNIT, deployed_chain
 

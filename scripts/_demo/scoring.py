@@ -9,16 +9,23 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from peerlend.deployments import ROOT
+from peerlend.vocabulary import DAY
 
-MODEL_CACHE = Path(os.environ.get("PEERLEND_MODEL_DIR", ROOT / ".cache" / "models"))
-SCORE_TTL = 180 * 86_400
+SCORE_TTL = 180 * DAY
 
 
-def model_artifact(directory: Path = MODEL_CACHE) -> Path:
+def model_cache() -> Path:
+    """`$PEERLEND_MODEL_DIR`, else the oracle's model cache (`.cache/models` in a checkout)."""
+    from oracle.model.train import default_output_dir
+
+    return Path(os.environ.get("PEERLEND_MODEL_DIR") or default_output_dir())
+
+
+def model_artifact(directory: Path | None = None) -> Path:
     """The newest model artifact in `directory`, training one from the packaged data if none exists."""
     from oracle.model import train
 
+    directory = directory or model_cache()
     artifacts = sorted(directory.glob("model-*.joblib"), key=lambda path: path.stat().st_mtime)
     if not artifacts:
         directory.mkdir(parents=True, exist_ok=True)
@@ -27,19 +34,19 @@ def model_artifact(directory: Path = MODEL_CACHE) -> Path:
     return artifacts[-1]
 
 
-def load_or_train_model(directory: Path = MODEL_CACHE):
+def load_or_train_model(directory: Path | None = None):
     from oracle.model import load_model
 
     return load_model(model_artifact(directory))
 
 
-if __name__ == "__main__":  # `python -m peerlend.scoring`: print the artifact path (make demo uses it)
+if __name__ == "__main__":  # `python -m scripts._demo.scoring`: print the artifact path (make demo uses it)
     print(model_artifact())
 
 
 def in_process(model=None):
     def score_applicants(story, names):
-        from peerlend.demo import APPLICATIONS
+        from scripts._demo.story import APPLICATIONS
 
         credit_model = model or load_or_train_model()
         oracle = story.contracts["CreditOracle"]
@@ -67,7 +74,7 @@ def via_service(url: str, timeout: float = 120.0):
         from eth_account import Account
 
         from oracle.service.signing import sign
-        from peerlend.demo import APPLICATIONS
+        from scripts._demo.story import APPLICATIONS
 
         oracle = story.contracts["CreditOracle"]
         chain_id = story.record["chain_id"]

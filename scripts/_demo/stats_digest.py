@@ -1,4 +1,4 @@
-"""`curl .../stats | python -m peerlend.stats_digest`: the disclosure headline as a few lines.
+"""`curl .../stats | python -m scripts._demo.stats_digest`: the disclosure headline as a few lines.
 
 Prints every top-level number or short value of the /stats answer (the breakdowns by grade
 and by month stay in the JSON), so the demo shows what the public disclosure page says.

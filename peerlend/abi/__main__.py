@@ -1,9 +1,9 @@
-"""`python -m backend.abi [MANIFEST]`: refresh the vendored ABIs from ape's manifest."""
+"""`python -m peerlend.abi [MANIFEST]`: refresh the vendored ABIs from ape's manifest."""
 
 import sys
 from pathlib import Path
 
-from backend.abi import MANIFEST, refresh
+from peerlend.abi import MANIFEST, refresh
 
 manifest = Path(sys.argv[1]) if len(sys.argv) > 1 else MANIFEST
 if not manifest.exists():

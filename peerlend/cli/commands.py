@@ -13,8 +13,8 @@ non-zero exit.
 from __future__ import annotations
 
 import os
-import sys
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 import click
 
@@ -89,25 +89,28 @@ class Session:
         from ape import chain
 
         self.connect()
-        directory = None if not self.deployments_dir else __import__("pathlib").Path(self.deployments_dir)
+        path = deployments.path_for(
+            chain.chain_id, Path(self.deployments_dir) if self.deployments_dir else None
+        )
         try:
-            return deployments.load(chain.chain_id, directory)
-        except deployments.DeploymentNotFound as error:
+            return deployments.load_deployment(chain.chain_id, path)
+        except deployments.DeploymentError as error:
             raise CliError(str(error)) from None
 
     def contract(self, name: str):
         from ape import project
 
-        entry = self.record["contracts"].get(name)
-        if entry is None:
-            raise CliError(f"{name} is not in the deployment record")
-        return getattr(project, name).at(entry["address"])
+        try:
+            address = self.record.address(name)
+        except deployments.DeploymentError:
+            raise CliError(f"{name} is not in the deployment record") from None
+        return getattr(project, name).at(address)
 
     def token(self, address: str | None = None):
         from ape import project
 
         if address is None:
-            tokens = self.record.get("tokens") or []
+            tokens = self.record.tokens
             if not tokens:
                 raise CliError("no token in the deployment record; pass --token ADDRESS")
             address = tokens[0]
@@ -399,7 +402,3 @@ def score_show(session, address):
         f"{address}: score {record.score}, grade {'-ABCDE'[record.grade] if record.grade else 'ineligible'}, "
         f"model {record.model.hex()}, expires at {record.expires_at}"
     )
-
-
-def run() -> None:  # pragma: no cover - console entry point alias
-    sys.exit(main())

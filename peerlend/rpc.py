@@ -1,7 +1,9 @@
-"""A small JSON-RPC client over web3's HTTP provider: raw results, batches, typed errors.
+"""The one RPC client and the one error classifier.
 
-The sync loop reads raw logs and headers (no web3 result formatting: backfill is cheaper);
-reconciliation uses `w3` contract calls.
+`Rpc` is a small JSON-RPC client over web3's HTTP provider: raw results, batches, typed errors.
+The indexer's sync loop reads raw logs and headers with it (no web3 result formatting: backfill
+is cheaper); contract calls go through its `w3` (reconciliation, the oracle service). web3's
+own retries are off: retrying is `peerlend.retry`'s job, driven by `is_transient`.
 """
 
 from __future__ import annotations
@@ -11,24 +13,48 @@ from typing import Any
 
 import requests
 from web3 import Web3
+from web3.exceptions import ContractLogicError, ProviderConnectionError, TimeExhausted, Web3RPCError
 
-RANGE_HINTS = (
-    "too many", "limit", "range", "exceed", "response size", "returned more than", "max results", "timeout",
-    "timed out",
-)  # fmt: skip
+TRANSIENT_RPC_CODES = frozenset({-32005, 429})  # limit exceeded, rate limited
+TRANSIENT_WORDS = ("rate limit", "too many requests", "timeout", "timed out", "try again", "overloaded")
 
 
 class RpcError(RuntimeError):
-    """The node answered with an error, or could not be reached."""
+    """The node answered with an error (`code` set), or could not be reached (`unreachable`)."""
 
-    def __init__(self, message: str, code: int | None = None):
+    def __init__(self, message: str, code: int | None = None, unreachable: bool = False):
         super().__init__(message)
         self.code = code
+        self.unreachable = unreachable
 
-    @property
-    def looks_like_range_limit(self) -> bool:
-        text = str(self).lower()
-        return self.code == -32005 or any(hint in text for hint in RANGE_HINTS)
+
+def _transient_answer(code: int | None, text: str) -> bool:
+    text = text.lower()
+    return code in TRANSIENT_RPC_CODES or any(word in text for word in TRANSIENT_WORDS)
+
+
+def is_transient(error: BaseException) -> bool:
+    """Worth retrying: connection errors, timeouts, HTTP 429/5xx and the JSON-RPC "limit
+    exceeded" / "try again" family. A revert, a bad argument or a rejected transaction is an
+    answer, not a failure, and is not transient."""
+    if isinstance(error, ContractLogicError):  # a revert is an answer, not a failure
+        return False
+    if isinstance(error, RpcError):
+        return error.unreachable or _transient_answer(error.code, str(error))
+    if isinstance(
+        error, requests.ConnectionError | requests.Timeout | ProviderConnectionError | TimeExhausted
+    ):
+        return True
+    if isinstance(error, ConnectionError | TimeoutError):
+        return True
+    if isinstance(error, requests.HTTPError):
+        status = error.response.status_code if error.response is not None else 0
+        return status == 429 or status >= 500
+    if isinstance(error, Web3RPCError):
+        body = error.rpc_response or {}
+        code = body.get("error", {}).get("code") if isinstance(body.get("error"), dict) else None
+        return _transient_answer(code, str(error))
+    return False
 
 
 class Rpc:
@@ -44,7 +70,7 @@ class Rpc:
         try:
             response = self.provider.make_request(method, params)
         except (requests.RequestException, OSError, ValueError) as exc:
-            raise RpcError(f"{method}: {type(exc).__name__}: {exc}") from exc
+            raise RpcError(f"{method}: {type(exc).__name__}: {exc}", unreachable=True) from exc
         return self._result(method, response)
 
     @staticmethod
@@ -75,7 +101,7 @@ class Rpc:
         try:
             responses = self.provider.make_batch_request(calls)
         except (requests.RequestException, OSError, ValueError) as exc:
-            raise RpcError(f"batch: {type(exc).__name__}: {exc}") from exc
+            raise RpcError(f"batch: {type(exc).__name__}: {exc}", unreachable=True) from exc
         if not isinstance(responses, list) or len(responses) != len(calls):
             return [self._safely(self.request, raise_errors, method, params) for method, params in calls]
         return [

@@ -1,14 +1,14 @@
-"""Contract ABIs the indexer decodes and calls, vendored as JSON beside this file.
+"""Contract ABIs the services decode and call, vendored as JSON beside this file (package data).
 
-The indexer must run without ape or a Vyper compiler, so the ABIs are committed here,
-copied verbatim from ape's manifest (`.build/__local__.json`, written by `ape compile`).
+The indexer and the oracle service must run without ape or a Vyper compiler, so the ABIs are
+committed here, copied verbatim from ape's manifest (`.build/__local__.json`, written by `ape compile`).
 Verbatim matters: `peerlend.deployments.abi_hash` of these lists equals the `abi_hash` that
 `deploy_all` writes into `deployments/<chain_id>.json`, so the indexer can tell at startup
 whether the deployed contracts speak the ABI it knows.
 
 Refresh after a contract's events or views change:
 
-    ape compile && python -m backend.abi
+    ape compile && python -m peerlend.abi
 
 `tests/backend/test_abi.py` fails when the events and views listed in `USED` drift from
 the compiled contracts.
@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-MANIFEST = HERE.parent.parent / ".build" / "__local__.json"
+MANIFEST = Path(".build") / "__local__.json"  # ape's manifest, relative to the ape project
 INDEXED = ("LoanBook", "LoanNote", "IdentityRegistry", "CreditOracle")
 
-# What the backend relies on: events it derives state from, views it reconciles against.
+# What the indexer relies on: events it derives state from, views it reconciles against.
 USED: dict[str, dict[str, tuple[str, ...]]] = {
     "LoanBook": {
         "event": (
@@ -46,7 +46,7 @@ USED: dict[str, dict[str, tuple[str, ...]]] = {
 
 @cache
 def load(name: str) -> list[dict[str, Any]]:
-    return json.loads((HERE / f"{name}.json").read_text())
+    return json.loads(resources.files(__name__).joinpath(f"{name}.json").read_text())
 
 
 def entry(name: str, kind: str, item: str) -> dict[str, Any]:
@@ -60,8 +60,9 @@ def refresh(manifest: Path = MANIFEST) -> list[Path]:
     """Rewrites the vendored ABIs from ape's manifest; returns the files written."""
     types = json.loads(manifest.read_text())["contractTypes"]
     written = []
+    folder = Path(str(resources.files(__name__)))  # a source checkout: the package is a folder
     for name in INDEXED:
-        path = HERE / f"{name}.json"
+        path = folder / f"{name}.json"
         path.write_text(json.dumps(types[name]["abi"], indent=1) + "\n")
         written.append(path)
     load.cache_clear()

@@ -5,6 +5,7 @@ Ported line by line from `contracts/lib/schedule_math.vy` (schedule) and `contra
 `_claimable`). One rounding rule, as on-chain: every division rounds down, and the last
 installment's principal is whatever scheduled principal remains.
 
+Both services use it (the indexer's derived state, the oracle's lateness history).
 `tests/backend/test_loanmath.py` checks `schedule` against the contract's `schedule` view
 and `amount_due` against the contract's `amount_due` view.
 """
@@ -13,21 +14,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-BPS = 10_000
-DAY = 86_400
-YEAR = 365 * DAY
+from peerlend.vocabulary import (  # noqa: F401  (the limits `check_loan_terms` enforces)
+    BPS,
+    DAY,
+    MAX_APR_BPS,
+    MAX_INSTALLMENTS,
+    MAX_PERIOD_SECONDS,
+    MAX_PRINCIPAL,
+    MAX_TERM_SECONDS,
+    MIN_PERIOD_SECONDS,
+    YEAR,
+    Method,
+)
+
 PRECISION = 10**36
 ACC_SCALE = 10**27
 
-EQUAL_INSTALLMENT, EQUAL_PRINCIPAL, INTEREST_ONLY, BULLET = range(4)
-METHODS = ("EQUAL_INSTALLMENT", "EQUAL_PRINCIPAL", "INTEREST_ONLY", "BULLET")
-
-MAX_PRINCIPAL = 10**30
-MAX_APR_BPS = 3_600
-MAX_INSTALLMENTS = 360
-MIN_PERIOD_SECONDS = DAY
-MAX_PERIOD_SECONDS = 366 * DAY
-MAX_TERM_SECONDS = 3_660 * DAY
+EQUAL_INSTALLMENT, EQUAL_PRINCIPAL, INTEREST_ONLY, BULLET = Method
+METHODS = tuple(method.name for method in Method)
 
 
 class TermsError(ValueError):
