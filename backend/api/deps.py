@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
 from sqlmodel import Session
 
 from backend.core.views import AsOf, as_of
-from backend.core.vocabulary import Grade, LoanStatus, Method, parse
+from backend.core.vocabulary import LoanGrade, LoanStatus, Method, parse
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -85,5 +85,5 @@ def vocabulary_param(vocabulary, described: str):
 
 
 StatusParam = vocabulary_param(LoanStatus, "Loan status")
-GradeParam = vocabulary_param(Grade, "Credit grade")
+GradeParam = vocabulary_param(LoanGrade, "Credit grade")
 MethodParam = vocabulary_param(Method, "Repayment method")

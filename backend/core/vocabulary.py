@@ -1,4 +1,6 @@
-"""Loan statuses, repayment methods and credit grades: the contract's numbers and their names.
+"""How the API reads loan statuses, repayment methods and credit grades.
+
+The words themselves (the contract's numbers and their names) are `peerlend.vocabulary`'s.
 
 The API answers with both (`status` is the name, `grade` the number and `grade_letter` the
 letter, `method` the name and `method_id` the number) and accepts either in filters, in any
@@ -9,30 +11,13 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from peerlend.vocabulary import GRADES, Grade, LoanStatus, Method
 
-class LoanStatus(IntEnum):
-    OPEN = 1
-    FUNDED = 2
-    ACTIVE = 3
-    REPAID = 4
-    DEFAULTED = 5
-    CANCELLED = 6
-    EXPIRED = 7
+__all__ = ["Grade", "LoanGrade", "LoanStatus", "Method", "parse"]
 
-
-class Method(IntEnum):
-    EQUAL_INSTALLMENT = 0
-    EQUAL_PRINCIPAL = 1
-    INTEREST_ONLY = 2
-    BULLET = 3
-
-
-class Grade(IntEnum):
-    A = 1
-    B = 2
-    C = 3
-    D = 4
-    E = 5
+# The grades a loan can carry: gating needs a scored grade, so grade 0 never reaches the book
+# and is no filter value. Named "Grade" in messages ("unknown Grade '0'").
+LoanGrade = IntEnum("Grade", {grade.name: grade.value for grade in GRADES})
 
 
 def parse(vocabulary: type[IntEnum], value: object) -> IntEnum:
