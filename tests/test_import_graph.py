@@ -138,21 +138,36 @@ def test_no_forbidden_import(layer):
     assert bad == [], f"{layer} must not import {sorted(FORBIDDEN[layer])}:\n" + "\n".join(bad)
 
 
-def names_bound_in(package: str) -> set[str]:
-    """Names a package's `__init__.py` defines or imports at top level."""
-    init = ROOT.joinpath(*package.split("."), "__init__.py")
-    if not init.is_file():
+@cache
+def names_bound_in(module: str) -> set[str]:
+    """Names a module (or a package's `__init__.py`) defines or imports at top level."""
+    base = ROOT.joinpath(*module.split("."))
+    source = base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+    if not source.is_file():
         return set()
     names = set()
-    for node in ast.parse(init.read_text()).body:
+    for node in _top_level(ast.parse(source.read_text()).body):
         if isinstance(node, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef):
             names.add(node.name)
         elif isinstance(node, ast.Assign | ast.AnnAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names |= {target.id for target in targets if isinstance(target, ast.Name)}
+            for target in targets:
+                elements = target.elts if isinstance(target, ast.Tuple | ast.List) else [target]
+                names |= {element.id for element in elements if isinstance(element, ast.Name)}
         elif isinstance(node, ast.Import | ast.ImportFrom):
             names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
     return names
+
+
+def _top_level(body: list[ast.stmt]):
+    """Module-level statements, including those inside module-level if/try/with blocks."""
+    for node in body:
+        yield node
+        if isinstance(node, ast.If | ast.Try | ast.With):
+            for block in (node.body, getattr(node, "orelse", []), getattr(node, "finalbody", [])):
+                yield from _top_level(block)
+            for handler in getattr(node, "handlers", []):
+                yield from _top_level(handler.body)
 
 
 def test_every_first_party_import_exists_in_the_tree():
@@ -166,9 +181,8 @@ def test_every_first_party_import_exists_in_the_tree():
             elif (
                 name
                 and name != "*"
-                and ROOT.joinpath(*module.split(".")).is_dir()
                 and not exists(f"{module}.{name}")
                 and name not in names_bound_in(module)
             ):
                 missing.append(f"{path.relative_to(ROOT)}:{line} from {module} import {name}")
-    assert missing == [], "imports of modules that are not in this tree:\n" + "\n".join(missing)
+    assert missing == [], "imports of modules or names that are not in this tree:\n" + "\n".join(missing)

@@ -6,19 +6,19 @@ from __future__ import annotations
 
 import sys
 
-from backend.settings import LOCAL_CHAIN_IDS, get_settings
+from backend.settings import get_settings
+from peerlend.settings import LOCAL_CHAIN_IDS
 
-# (anvil account index, who it is in the demo story; peerlend/demo.py's cast)
+# (anvil account index, who it is in the demo story; scripts/_demo/story.py's cast)
 DEMO_ACCOUNTS = ((7, "lender Li: KYC-verified, holds tUSD; fund loans on the Market page"),
                  (4, "borrower Ada: KYC-verified and scored; Borrow and Portfolio pages"),
                  (1, "risk officer and pauser: the Operator console"))  # fmt: skip
 
 
 def main(app_url: str) -> None:
-    from eth_account import Account
     from web3 import Web3
 
-    from peerlend.devchain import TEST_MNEMONIC
+    from peerlend.devchain import test_account
 
     settings = get_settings()
     chain_id = Web3(Web3.HTTPProvider(settings.rpc_url)).eth.chain_id
@@ -28,10 +28,9 @@ def main(app_url: str) -> None:
     print(f"     chain id      {chain_id}\n     currency      ETH")
     print("   (the page offers to add and switch to this network when the wallet is on another one)")
     if chain_id in LOCAL_CHAIN_IDS:
-        Account.enable_unaudited_hdwallet_features()
         print("   Import a dev account into the wallet (anvil's public test keys: local test money only):")
         for index, role in DEMO_ACCOUNTS:
-            account = Account.from_mnemonic(TEST_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+            account = test_account(index)
             print(f"     {account.address}  key 0x{account.key.hex().removeprefix('0x')}")
             print(f"       {role}")
 
