@@ -38,6 +38,7 @@ CHAIN_ID = 31337
 # Screenshots go to the test's temporary directory; PEERLEND_SCREENSHOTS=1 writes the committed
 # ones in docs/screenshots/ (their dates and hashes change on every run).
 SCREENSHOTS = ROOT / "docs" / "screenshots"
+OPERATOR_TOKEN = "operator-test-token"  # acknowledges AML alerts (PEERLEND_RISK_OPERATOR_TOKEN)
 
 
 @pytest.fixture(scope="module")
@@ -177,6 +178,7 @@ def platform(tmp_path_factory):
             PEERLEND_CONFIRMATIONS="0",
             PEERLEND_POLL_INTERVAL="0.1",
             PEERLEND_ORACLE_URL=oracle_url,
+            PEERLEND_RISK_OPERATOR_TOKEN=OPERATOR_TOKEN,
         )
         api_log = work / "api.log"
         with open(api_log, "ab") as handle:
