@@ -31,6 +31,7 @@ def cli(summary_json):
     story = demo.run_story(accounts, chain, project, scorer, echo=click.echo)
     summary = demo.summarize(story)
     demo.print_summary(summary, echo=click.echo, api_url=os.environ.get("PEERLEND_API_URL"))
+    demo.print_cast(story.cast, accounts, echo=click.echo)
     if summary_json:
         with open(summary_json, "w") as handle:
             json.dump({"summary": summary, "loans": story.loans, "notes": story.notes}, handle, indent=2)

@@ -317,6 +317,35 @@ def summarize(story: Story) -> dict[str, Any]:
     }
 
 
+def cast_lines(cast: Cast, accounts) -> list[str]:
+    """Who is which `TEST::N`: the accounts to use with `peerlend --account TEST::N` afterwards."""
+    index = {account.address: n for n, account in enumerate(accounts.test_accounts[:20])}
+    roles = [
+        ("admin (deployer)", cast.admin),
+        ("risk officer (vetoes, pauses)", cast.risk_officer),
+        ("KYC attester", cast.attester),
+        ("oracle service key", cast.oracle_key),
+        ("treasury", cast.treasury),
+    ]
+    people = [(f"borrower {name}", account) for name, account in cast.borrowers.items()]
+    people += [(f"lender {name}", account) for name, account in cast.lenders.items()]
+    used = {index[account.address] for _, account in roles + people}
+    fresh = [n for n in range(20) if n not in used]
+    lines = [
+        f"   TEST::{index[account.address]:<3} {role:<32} {account.address}"
+        for role, account in roles + people
+    ]
+    lines.append(f"   TEST::{fresh[0]} … TEST::{fresh[-1]}  new accounts with test ETH, no KYC and no tokens")
+    return lines
+
+
+def print_cast(cast: Cast, accounts, echo=print) -> None:
+    echo("")
+    echo("== Who is who (sign as any of them with `peerlend --account TEST::N ...`)")
+    for line in cast_lines(cast, accounts):
+        echo(line)
+
+
 def print_summary(summary: dict[str, Any], echo=print, api_url: str | None = None) -> None:
     echo("")
     echo("== Summary")
