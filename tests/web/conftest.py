@@ -38,6 +38,7 @@ CHAIN_ID = 31337
 # Screenshots go to the test's temporary directory; PEERLEND_SCREENSHOTS=1 writes the committed
 # ones in docs/screenshots/ (their dates and hashes change on every run).
 SCREENSHOTS = ROOT / "docs" / "screenshots"
+OPERATOR_TOKEN = "operator-test-token"  # acknowledges AML alerts (PEERLEND_RISK_OPERATOR_TOKEN)
 
 
 @pytest.fixture(scope="module")
@@ -177,6 +178,7 @@ def platform(tmp_path_factory):
             PEERLEND_CONFIRMATIONS="0",
             PEERLEND_POLL_INTERVAL="0.1",
             PEERLEND_ORACLE_URL=oracle_url,
+            PEERLEND_RISK_OPERATOR_TOKEN=OPERATOR_TOKEN,
         )
         api_log = work / "api.log"
         with open(api_log, "ab") as handle:
@@ -207,7 +209,9 @@ class Wallet:
     account: str
     chain_id: int = CHAIN_ID
     connected: bool = False
+    knows_local_chain: bool = True  # False: like a wallet that never saw the local chain (4902)
     added_chains: list = field(default_factory=list)
+    added_params: dict | None = None
     page: object = None
 
     def handle(self, method: str, params: list) -> dict:
@@ -222,13 +226,15 @@ class Wallet:
             return {"result": str(self.chain_id)}
         if method == "wallet_switchEthereumChain":
             wanted = int(params[0]["chainId"], 16)
-            if wanted != CHAIN_ID and wanted not in self.added_chains:
+            known = wanted in self.added_chains or (wanted == CHAIN_ID and self.knows_local_chain)
+            if not known:
                 return {"error": {"code": 4902, "message": "Unrecognized chain ID"}}
             self.chain_id = wanted
             self.page.evaluate("(id) => window.__peerlendWallet.emit('chainChanged', id)", hex(wanted))
             return {"result": None}
         if method == "wallet_addEthereumChain":
             self.added_chains.append(int(params[0]["chainId"], 16))
+            self.added_params = params[0]
             return {"result": None}
         if self.chain_id != CHAIN_ID and method in ("eth_sendTransaction", "eth_signTypedData_v4"):
             return {"error": {"code": 4901, "message": "wallet is on another chain"}}

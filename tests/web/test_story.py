@@ -172,6 +172,9 @@ def test_story(funded_accounts, pages, screenshot_dir):
     wait_tx_ok(lender_b.page, 2)
     expect(lender_b.page.get_by_test_id("status")).to_have_text("In review")
     assert before_b - balance(platform, LENDER_B) == 400 * UNIT
+    # Lender A's page follows the indexer live: no reload.
+    expect(lender_a.page.get_by_test_id("status")).to_have_text("In review")
+    expect(lender_a.page.get_by_test_id("funded")).to_contain_text(f"{money(1000)} / {money(1000)}")
     assert book.functions.loan(loan_id).call()[11] == 1000 * UNIT  # funded
 
     # 4. After the review window the borrower disburses.

@@ -43,6 +43,17 @@ def test_wrong_chain_is_detected_and_switched(platform, pages):
     assert lender.wallet.chain_id == CHAIN_ID
 
 
+def test_unknown_chain_is_added_then_switched(platform, pages):
+    """A wallet that never saw the local chain answers 4902: the page adds it, then switches."""
+    lender = pages(8)
+    lender.wallet.chain_id, lender.wallet.knows_local_chain = 5, False
+    lender.goto("market")
+    lender.page.get_by_test_id("switch-chain").click()
+    expect(lender.page.get_by_test_id("wrong-chain")).to_have_count(0)
+    assert lender.wallet.added_chains == [CHAIN_ID] and lender.wallet.chain_id == CHAIN_ID
+    assert lender.wallet.added_params["rpcUrls"] == [platform.anvil.url]
+
+
 def test_unknown_loan_id(platform, pages):
     visitor = pages(None)
     visitor.goto("loan/999999")

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from backend.api.deps import Address, AsOfDep, PageDep, SessionDep, not_found
 from backend.risk import aml, cohorts, delinquency, drift
 from backend.risk.delinquency import BUCKETS, Book
-from backend.risk.models import ReminderDelivery
+from backend.risk.models import ReminderDelivery, RiskTransferCursor
 
 router = APIRouter(tags=["risk"])
 _lock = threading.Lock()
@@ -217,8 +217,12 @@ def risk_drift(request: Request, session: SessionDep, point: AsOfDep) -> dict:
 
 
 def _alerts(request: Request, session, point) -> list[dict]:
-    # Acknowledgements change between blocks, so only the rules' output is cached.
-    found = _cached(request, point.block, ("alerts",), lambda: aml.alerts(session, _settings(request)))
+    # The transfer mirror trails the indexer by a monitor pass: it is part of the key. Only the
+    # rules' output is cached; acknowledgements are read fresh.
+    mirrored = tuple(session.execute(select(RiskTransferCursor.token, RiskTransferCursor.last_block)).all())
+    found = _cached(
+        request, point.block, ("alerts", mirrored), lambda: aml.alerts(session, _settings(request))
+    )
     acks = {row.alert_id: row for row in session.scalars(select(aml.AlertAck))}
     return [
         {**alert, "ack": aml.ack_view(acks[alert["id"]]) if alert["id"] in acks else None} for alert in found

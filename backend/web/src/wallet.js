@@ -91,6 +91,8 @@ export async function switchChain() {
         },
       ],
     });
+    // Some wallets switch on add, others only add: ask again (a no-op when already there).
+    await state.wallet.request({ method: "wallet_switchEthereumChain", params: [{ chainId }] });
   }
   onChain(await state.wallet.request({ method: "eth_chainId" }));
 }

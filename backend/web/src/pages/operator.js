@@ -8,6 +8,7 @@ import { t } from "../i18n.js";
 import { indexedTo } from "../live.js";
 import { chainOk, state } from "../state.js";
 import { contract, provider, runTx } from "../wallet.js";
+import { renderRisk } from "./risk.js";
 
 const ROLES = {
   LoanBook: ["DEFAULT_ADMIN_ROLE", "RISK_OFFICER_ROLE", "PAUSER_ROLE"],
@@ -80,6 +81,10 @@ export async function render(root, _route, { rerender }) {
   };
 
   root.append(section(t("Roles"), h("ul", { testid: "roles" }, roles.map((r) => h("li", {}, r)))));
+
+  if (has("LoanBook.RISK_OFFICER_ROLE") || has("IdentityRegistry.RISK_OFFICER_ROLE")) {
+    await renderRisk(root, { act, canBlock: has("IdentityRegistry.RISK_OFFICER_ROLE") });
+  }
 
   if (has("LoanBook.PAUSER_ROLE")) {
     const paused = await book.paused();
