@@ -19,6 +19,7 @@ from oracle.service import runtime as runtime_module
 from oracle.service.api import create_app
 from oracle.service.history import BorrowerHistory
 from oracle.service.runtime import Runtime
+from oracle.service.standing import REASON_DELINQUENT, WITHHELD_SCORE
 from oracle.service.store import Application, Push
 from oracle.service.worker import Worker
 from peerlend.deploy import load_params
@@ -350,3 +351,18 @@ def test_repayment_history_from_loanbook_feeds_the_policy(world):
     scorer = world["runtime"].scorer
     clean = scorer.score(defaulter.address, scorer.validate(fields_for(8)), BorrowerHistory())
     assert entries[defaulter.address]["score"] < clean.score  # the policy penalises a default
+
+    # Borrower 4's third installment (due at start + 90 days) passes unpaid: an active
+    # delinquency, so the next score pushed is grade 0 whatever the application says.
+    w3.provider.make_request("evm_setNextBlockTimestamp", [start + 91 * DAY])
+    w3.provider.make_request("evm_mine", [])
+    apply(world, borrower, 7, nonce=2)
+    request_score(w3, record, borrower)
+    result = world["worker"].run_once()
+    with store.session(world["runtime"].engine) as db:
+        (entry,) = db.get(Push, result["pushed"].push_id).entries
+    assert entry["history"]["delinquent_loans"] == 1
+    assert entry["score"] <= WITHHELD_SCORE and entry["grade"] == 0
+    assert entry["reasons"][0] == REASON_DELINQUENT
+    score, grade, *_ = oracle_contract(w3, record).functions.score_of(borrower.address).call()
+    assert (score, grade) == (entry["score"], 0)  # the older, better score no longer counts
