@@ -1,7 +1,8 @@
 """Repayment reminders end to end: `peerlend-indexer serve` delivers signed webhooks to a local
 receiver (the receiver is outside Peerlend; a tiny HTTP server stands in for it), retries a
 refused delivery, and across a restart of the service sends every reminder exactly once. The
-calendar feed of the same account parses with the `icalendar` package.
+calendar feed of the same account parses with the `icalendar` package. On the same chain: the
+token-transfer mirror the AML rules read follows a reorg.
 """
 
 from __future__ import annotations
@@ -20,10 +21,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 from icalendar import Calendar
+from sqlalchemy import select
+from sqlmodel import Session
 
+from backend.risk import transfers
+from backend.risk.models import RiskTransfer
 from backend.risk.webhooks import verify
+from peerlend.db import make_engine
 from peerlend.devchain import free_port
-from tests.backend.risk.support import DAY, deployed_chain
+from peerlend.rpc import Rpc
+from tests.backend.conftest import make_settings, sync_to_head
+from tests.backend.risk.support import DAY, UNIT, deployed_chain
 
 SECRET = "webhook-secret"
 
@@ -202,3 +210,30 @@ def test_reminders_exactly_once_across_a_restart(chain, tmp_path):
 def _log_index(d, receipt) -> int:
     (event,) = d.book.events.Repayment().process_receipt(receipt)
     return event.logIndex
+
+
+def test_transfer_mirror_follows_a_reorg(chain, tmp_path):
+    """Transfers mirrored from a branch that a reorg removes are dropped and the new branch's read."""
+    d = chain
+    sender, receiver = d.customer(20, 1_000), d.accounts[21]
+    settings = make_settings(d, f"sqlite:///{tmp_path / 'mirror.db'}")
+    engine = make_engine(settings.database_url)
+    rpc = Rpc(d.url)
+
+    def mirror() -> list[tuple]:
+        sync_to_head(settings, engine)
+        transfers.ingest(engine, rpc, reorg_window=settings.reorg_window)
+        with Session(engine) as session:
+            rows = session.scalars(select(RiskTransfer).where(RiskTransfer.receiver == receiver)).all()
+            return sorted((row.tx_hash, row.log_index, row.amount) for row in rows)
+
+    assert mirror() == []
+    snapshot = d.w3.provider.make_request("evm_snapshot", [])["result"]
+    old = d.tx(d.transfer(sender, receiver, 10))
+    assert [(tx, amount) for tx, _, amount in mirror()] == [(old, 10 * UNIT)]
+
+    d.w3.provider.make_request("evm_revert", [snapshot])
+    new = d.tx(d.transfer(sender, receiver, 20))
+    for _ in range(3):  # the new branch is longer
+        d.mine(d.now() + 1)
+    assert [(tx, amount) for tx, _, amount in mirror()] == [(new, 20 * UNIT)]
