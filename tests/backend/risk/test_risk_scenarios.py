@@ -3,9 +3,11 @@
 1. a normal book (two borrowers, two lenders, a pay-ahead): nothing may be raised;
 2. mid-way: a borrower 20 days late after two partial payments, and the oracle service's view
    of them (an active delinquency withholds a usable score);
-3. the end: that borrower defaulted, a self-funded loan, a large transfer, a note flipped within
-   the hour, one source funding five new wallets — each rule fires once, with its evidence,
-   and names no account of the normal book.
+3. the end: that borrower defaulted; a loan funded by the borrower's other wallet and one whose
+   lender and borrower were paid by a common source; a large transfer; a note funded and passed
+   on within the hour, then bought and sold again; one source funding five new wallets — each
+   rule fires exactly where it should, with its evidence, and names no account of the normal
+   book.
 """
 
 from __future__ import annotations
@@ -39,8 +41,11 @@ def book(tmp_path_factory):
             "W": d.customer(12, 50_000),
             "F": d.customer(14, 5_000),
             "M": d.customer(16, 5_000),
+            "S": d.customer(23, 3_000),
+            "E": d.customer(24, score=760),
+            "G": d.customer(25),
         }
-        people["X"], people["Y"] = d.accounts[13], d.accounts[15]
+        people["X"], people["Y"], people["Z"] = d.accounts[13], d.accounts[15], d.accounts[26]
         fresh = d.accounts[17:22]
         world = {"d": d, "people": people, "fresh": fresh, "tx": {}, "loans": {}, "notes": {}, "snap": {}}
 
@@ -78,15 +83,23 @@ def book(tmp_path_factory):
         world["tx"]["F_fund"] = d.tx(receipt)
         d.fund(loan_c, p["L1"], 600)
         world["tx"]["F_flip"] = d.tx(d.transfer_note(p["F"], p["Y"], world["notes"]["F"]))
+        world["tx"]["Y_flip"] = d.tx(d.transfer_note(p["Y"], p["Z"], world["notes"]["F"]))  # bought, sold
         loan_d = world["loans"]["D"] = d.request(p["D"], 500)
         world["tx"]["D_to_D2"] = d.tx(d.transfer(p["D"], p["D2"], 600))
         world["notes"]["D2"], receipt = d.fund(loan_d, p["D2"], 500)
         world["tx"]["D2_fund"] = d.tx(receipt)
         world["tx"]["large"] = d.tx(d.transfer(p["W"], p["X"], 20_000))
+        # E's loan is funded by G; S paid both of them just before.
+        loan_e = world["loans"]["E"] = d.request(p["E"], 500)
+        world["tx"]["S_to_E"] = d.tx(d.transfer(p["S"], p["E"], 500))
+        world["tx"]["S_to_G"] = d.tx(d.transfer(p["S"], p["G"], 600))
+        world["notes"]["G"], receipt = d.fund(loan_e, p["G"], 500)
+        world["tx"]["G_fund"] = d.tx(receipt)
         world["tx"]["fan_out"] = [d.tx(d.transfer(p["M"], wallet, 100)) for wallet in fresh]
         d.at(d.now() + DAY + 60)
         d.disburse(loan_c, p["C"])
         d.disburse(loan_d, p["D"])
+        d.disburse(loan_e, p["E"])
         start_c = d.start(loan_c)
         for day in (40, 45):  # two partial payments while the first installment is past due
             d.at(start_c + day * DAY)
@@ -174,7 +187,7 @@ def test_late_borrower_is_flagged_and_its_score_withheld(book):
         (loan,) = row["loans"]
         assert loan["partial_payments"] == 2 and int(loan["past_due"]) > 0
         warning = client.get("/risk/early-warning").json()
-        assert {r["borrower"] for r in warning["rolled_worse"]} == {p["C"], p["D"]}  # D never paid
+        assert {r["borrower"] for r in warning["rolled_worse"]} == {p["C"], p["D"], p["E"]}  # D, E never paid
         assert {r["borrower"] for r in warning["partial_payers"]} == {p["C"]}
         events = Calendar.from_ical(client.get(f"/accounts/{p['C']}/calendar.ics").content).walk("VEVENT")
         assert [str(e["CATEGORIES"].cats[0]) for e in events] == ["OVERDUE", "DUE", "DUE"]
@@ -189,7 +202,7 @@ def test_late_borrower_is_flagged_and_its_score_withheld(book):
     assert apply_standing(good, histories[p["A"]]) == good
 
 
-def test_each_aml_rule_fires_once_with_its_evidence(book):
+def test_each_aml_rule_fires_with_its_evidence(book):
     p, tx = book["people"], book["tx"]
     with client_for(book, "end") as client:
         alerts = client.get("/risk/alerts", params={"status": "all"}).json()["items"]
@@ -197,7 +210,9 @@ def test_each_aml_rule_fires_once_with_its_evidence(book):
     for alert in alerts:
         by_rule.setdefault(alert["rule"], []).append(alert)
     assert sorted(by_rule) == ["fan_out", "in_and_out", "large_transfer", "self_funding"]
-    assert all(len(found) == 1 for found in by_rule.values()), by_rule
+    assert {rule: len(found) for rule, found in by_rule.items()} == {
+        "fan_out": 1, "in_and_out": 2, "large_transfer": 1, "self_funding": 2,
+    }  # fmt: skip
 
     (large,) = by_rule["large_transfer"]
     assert [e["tx_hash"] for e in large["evidence"]] == [tx["large"]]
@@ -205,17 +220,23 @@ def test_each_aml_rule_fires_once_with_its_evidence(book):
         str(20_000 * UNIT)
     ]
 
-    (flip,) = by_rule["in_and_out"]
-    assert [e["tx_hash"] for e in flip["evidence"]] == [tx["F_fund"], tx["F_flip"]]
-    assert {p["F"], p["Y"]} <= set(flip["accounts"]) and flip["loan_id"] == book["loans"]["C"]
+    flips = {tuple(e["tx_hash"] for e in a["evidence"]): a for a in by_rule["in_and_out"]}
+    assert set(flips) == {(tx["F_fund"], tx["F_flip"]), (tx["F_flip"], tx["Y_flip"])}  # funded; bought
+    assert set(flips[(tx["F_fund"], tx["F_flip"])]["accounts"]) == {p["F"], p["Y"]}
+    assert set(flips[(tx["F_flip"], tx["Y_flip"])]["accounts"]) == {p["F"], p["Y"], p["Z"]}
+    assert all(a["loan_id"] == book["loans"]["C"] for a in flips.values())
 
-    (own,) = by_rule["self_funding"]
+    own, common = sorted(by_rule["self_funding"], key=lambda a: a["loan_id"])
     assert (
         own["loan_id"] == book["loans"]["D"]
         and own["relation"] == "lender was paid by the borrower's wallets"
     )
     assert [e["tx_hash"] for e in own["evidence"]] == [tx["D2_fund"], tx["D_to_D2"]]
     assert set(own["accounts"]) == {p["D"], p["D2"]}
+    assert common["loan_id"] == book["loans"]["E"]
+    assert common["relation"] == "lender and borrower were paid by a common source"
+    assert [e["tx_hash"] for e in common["evidence"]] == [tx["G_fund"], tx["S_to_G"], tx["S_to_E"]]
+    assert set(common["accounts"]) == {p["E"], p["G"], p["S"]}
 
     (fan,) = by_rule["fan_out"]
     assert [e["tx_hash"] for e in fan["evidence"]] == tx["fan_out"]
@@ -232,11 +253,11 @@ def test_default_drift_vintage_and_roll_at_the_end(book):
         assert (row["previous_bucket"], row["bucket"]) == ("31-60", "default")
         assert [step["bucket"] for step in row["timeline"]] == ["current", "1-30", "31-60", "default"]
         (grade_a,) = client.get("/risk/drift").json()["grades"]
-        assert grade_a["loans"] == 4 and grade_a["defaults"] == 1 and grade_a["status"] == "above"
+        assert grade_a["loans"] == 5 and grade_a["defaults"] == 1 and grade_a["status"] == "above"
         assert client.get("/risk/early-warning").json()["drift_warnings"][0]["grade_letter"] == "A"
         cohorts = client.get("/risk/vintages", params={"grade": "A"}).json()["cohorts"]
         last = [c["curve"][-1] for c in cohorts]
-        assert sum(c["loans"] for c in cohorts) == 4
+        assert sum(c["loans"] for c in cohorts) == 5
         assert max(point["default_rate_by_count"] for point in last) > 0
         assert all(point["dpd30_rate"] >= point["default_rate"] for c in cohorts for point in c["curve"])
         roll = client.get("/risk/roll-rates").json()
@@ -250,7 +271,8 @@ def test_default_drift_vintage_and_roll_at_the_end(book):
 def test_alert_acknowledgement(book):
     settings, engine = book["snap"]["end"]
     with client_for(book, "end") as client:
-        (alert,) = client.get("/risk/alerts", params={"rule": "self_funding"}).json()["items"]
+        alerts = client.get("/risk/alerts", params={"rule": "self_funding"}).json()["items"]
+        (alert,) = [a for a in alerts if a["loan_id"] == book["loans"]["D"]]
         path = f"/risk/alerts/{alert['id']}/ack"
         body = {"action": "blocklisted", "by": "officer-1", "note": "D2 is D's mule"}
         assert client.post(path, json=body).status_code == 401
@@ -261,7 +283,7 @@ def test_alert_acknowledgement(book):
         acked = client.post(path, json=body, headers=auth).json()
         assert acked["ack"]["action"] == "blocklisted" and acked["ack"]["by"] == "officer-1"
         open_ids = {a["id"] for a in client.get("/risk/alerts").json()["items"]}
-        assert alert["id"] not in open_ids and len(open_ids) == 3
+        assert alert["id"] not in open_ids and len(open_ids) == 5
         (done,) = client.get("/risk/alerts", params={"status": "acknowledged"}).json()["items"]
         assert done["id"] == alert["id"] and done["ack"]["note"] == "D2 is D's mule"
     # The acknowledgement is stored, with the evidence it was given for.
