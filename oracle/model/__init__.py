@@ -1,10 +1,11 @@
-"""Peerlend credit model: a WOE/logistic-regression scorecard trained on Lending Club data.
+"""Peerlend credit model: a WOE/logistic-regression scorecard, trained on Lending Club data or on
+an operator's own loan book.
 
 The API the oracle service uses::
 
     from oracle.model import load_model, model_id, train
 
-    path = train(".cache/models")            # -> Path to model-<sha12>.joblib
+    path = train(".cache/models")            # -> Path to model-<sha12>.json
     model = load_model(path)                 # -> CreditModel
     model.model_id                           # "0x" + sha256 of the artifact (bytes32, on-chain id)
     model.input_fields                       # application fields the model uses

@@ -7,8 +7,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from oracle.model.scorecard import GRADE_LETTERS, GRADE_THRESHOLDS, MAX_SCORE, MIN_SCORE, Scaling
-
 LITERATURE = {
     "german_credit_lr_auc": [0.78, 0.80],
     "note": (
@@ -23,49 +21,39 @@ INTENDED_USE = (
     "Score applicants for Peerlend loans from the Lending Club application fields they submit; the "
     "score (300-850) is pushed on-chain to CreditOracle, which grades it A-E for the LoanBook's "
     "per-grade principal caps and APR floors. Not for use on populations unlike 2016 US Lending "
-    "Club borrowers without re-validation."
+    "Club borrowers without re-validation; operators with their own loan book retrain on it "
+    "(`peerlend-oracle train --data`)."
 )
 
 LIMITATIONS = [
-    "Weak discrimination on lending_club (holdout AUC about 0.67): the data set holds loans Lending "
+    "Weak discrimination on lending_club (AUC about 0.66-0.68): the data set holds loans Lending "
     "Club had already approved, with its own grade and rate removed, so what remains separates "
     "good from bad only modestly. Grades are broad risk bands, not precise ranks.",
     "Sample bias: trained on funded loans only (no rejected applicants, no reject inference); "
     "risk of applicants Lending Club would have declined is extrapolated.",
     "Label: 'bad' is lending_club's Class as shipped by modeldata (a snapshot of loan status), "
-    "not a fixed-horizon default flag.",
+    "not a fixed-horizon default flag; loans_full_schema's bad (late or charged off three months "
+    "after issue) is an early-delinquency flag.",
     "Fairness cannot be measured on lending_club: it has no age, sex or other protected attribute. "
     "The German Credit and credit_data benchmarks show the pipeline's behaviour by age band (and "
     "by sex on German Credit, whose sex coding is itself known to be unreliable, Grömping 2019). "
     "Features can still proxy protected attributes (e.g. emp_length correlates with age).",
-    "verification_status carries Lending Club's own selection: Lending Club chose whom to verify and "
-    "verified incomes show the highest bad rate, so 'Verified' costs points. On Peerlend the field "
-    "is self-reported and rewards claiming 'Not_Verified'; it is kept because without it the holdout "
-    "AUC falls below the 0.66 floor (measured: holdout 0.652, CV 0.670). Dropping it is a one-line "
-    "change (MODEL_EXCLUDED in oracle/model/data.py) that the product owner should weigh.",
-    "Self-reported inputs: Peerlend cannot verify the bureau-style fields an applicant submits; "
-    "verification_status is the applicant's own claim too. Scores are only as honest as the "
-    "application, which is why the on-chain repayment policy can override them.",
+    "verification_status is not scored: on Peerlend it is self-reported and not attested, and on "
+    "Lending Club it encoded Lending Club's own choice of whom to verify ('Verified' carried the "
+    "highest bad rate), so an applicant could pick the value that scores best. The card shows the "
+    "AUC it would add under cross-validation.",
+    "Self-reported inputs: Peerlend cannot verify the bureau-style fields an applicant submits. "
+    "Scores are only as honest as the application, which is why the on-chain repayment policy can "
+    "override them.",
     "The policy adjustment (late payments, defaults, on-time bonus) is a rule, not a fitted model: "
     "the PD reported stays the scorecard's.",
-    "Drift: data from 2016; monitor PSI of live scores against the training scores and retrain "
-    "when it exceeds 0.10-0.25.",
+    "Grades are relative to the training book: the PD bands are fitted so that about 20 % of the "
+    "training applicants are A and about 2.5 % ineligible (never above PD 50 %); the same letter "
+    "means a different PD range for a model trained on another book — the bands are in the "
+    "artifact and on this card.",
+    "Drift: data from 2016; `peerlend-oracle monitor` compares the scores of the service's stored "
+    "applications with the training scores (PSI) and warns above 0.10.",
 ]
-
-
-def scaling_table(scaling: Scaling) -> list[dict[str, Any]]:
-    rows = []
-    for grade, threshold in enumerate(GRADE_THRESHOLDS, start=1):
-        pd_ = float(scaling.pd_at(threshold))
-        rows.append(
-            {
-                "grade": GRADE_LETTERS[grade],
-                "min_score": threshold,
-                "min_odds": round((1 - pd_) / pd_, 2),
-                "max_pd": round(pd_, 4),
-            }
-        )
-    return rows
 
 
 def build_card(
@@ -77,7 +65,6 @@ def build_card(
     benchmarks: dict[str, dict[str, Any]],
     training: dict[str, Any],
 ) -> dict[str, Any]:
-    scaling = Scaling(**artifact["scorecard"]["scaling"])
     return {
         "name": "Peerlend credit scorecard",
         "model_id": model_id,
@@ -85,21 +72,24 @@ def build_card(
         "intended_use": INTENDED_USE,
         "training": training,
         "method": (
-            "optbinning WOE binning (monotonic for numerical features, IV >= "
-            f"{artifact['config']['min_iv']}) + L2 logistic regression (C={artifact['config']['C']}) on "
-            "WOE, features with a coefficient against their WOE dropped; Platt calibration on 5-fold "
-            "out-of-fold logits; points scaled and clipped to 300-850"
+            "optbinning WOE binning (per numerical feature monotonic, or a single peak/valley where "
+            "that beat monotonic out of fold in 4 of 5 folds), features kept if selected (IV >= "
+            f"{artifact['config']['min_iv']}, coefficient with its WOE) in at least 3 of 5 folds, L2 "
+            "logistic regression on WOE with C chosen on the same folds; Platt calibration on "
+            "out-of-fold logits; score scaling fitted to the out-of-fold PDs (grade PD bands); every "
+            "number rounded to 6 significant digits, scores computed from the rounded artifact"
         ),
         "input_fields": [f["name"] for f in artifact["scorecard"]["features"]],
         "scaling": {
-            "pdo": scaling.pdo,
-            "anchor_score": scaling.anchor_score,
-            "anchor_odds": scaling.anchor_odds,
-            "factor": round(scaling.factor, 4),
-            "offset": round(scaling.offset, 4),
-            "range": [MIN_SCORE, MAX_SCORE],
-            "grades": scaling_table(scaling),
+            **artifact["scaling"],
+            # per grade: its minimum score and the largest PD it admits (read by backend.risk.drift)
+            "grades": [
+                {"grade": b["grade"], "min_score": b["min_score"], "max_pd": b["pd_max"]}
+                for b in artifact["grade_bands"]
+                if b["number"] != 0
+            ],
         },
+        "grade_bands": artifact["grade_bands"],
         "policy": artifact["policy"],
         "metrics": report,
         "benchmarks": benchmarks,
@@ -131,17 +121,53 @@ def _cell(value: Any) -> str:
     return str(value).replace("|", "\\|")
 
 
-def _metrics_row(name: str, report: dict[str, Any]) -> dict[str, Any]:
-    h, cv, cal = report["holdout"], report["cv"], report["calibration"]
-    d = report["dataset"]
+def headline_rows(card: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per data set and model: CV AUC mean ± sd, KS, Brier (the card's headline table)."""
+    rows = []
+    reports = {card["metrics"]["dataset"]["name"]: card["metrics"], **card.get("benchmarks", {})}
+    for name, report in reports.items():
+        cv = report.get("cv")
+        if not cv:
+            continue
+        order = ["scorecard", *sorted(k for k in cv["models"] if k.startswith("scorecard ")), "logistic",
+                 "gradient_boosting"]  # fmt: skip
+        for model in order:
+            m = cv["models"][model]
+            rows.append(
+                {
+                    "data set": name,
+                    "model": model,
+                    f"CV AUC ({cv['folds']}-fold)": f"{m['auc_mean']:.3f} ± {m['auc_sd']:.3f}",
+                    "KS": f"{m['ks_mean']:.3f}",
+                    "Brier": f"{m['brier_mean']:.4f}",
+                }
+            )
+        aim = cv["aim"]
+        rows.append(
+            {
+                "data set": name,
+                "model": "aim met" if aim["met"] else "**aim missed**",
+                f"CV AUC ({cv['folds']}-fold)": (
+                    f"scorecard − LR {aim['scorecard_minus_logistic']:+.3f}, "
+                    f"− GB {aim['scorecard_minus_boosting']:+.3f}"
+                ),
+                "KS": "",
+                "Brier": "",
+            }
+        )
+    return rows
+
+
+def _holdout_row(name: str, report: dict[str, Any]) -> dict[str, Any]:
+    h, cal, d = report["holdout"], report["calibration"], report["dataset"]
     return {
         "data set": name,
         "rows (bad)": f"{d['rows']:,} ({d['bad']:,})",
+        "holdout": f"{report['split']['kind']} ({report['split']['holdout']:,}, {report['split']['holdout_bad']} bad)",
         "features used": len(report["features"]),
         "holdout AUC": h["auc"],
         "KS": h["ks"],
         "Gini": h["gini"],
-        "CV AUC (5-fold)": f"{cv['auc_mean']:.3f} ± {cv['auc_std']:.3f}",
         "Brier": cal["brier_holdout"],
         "PSI train→holdout": report["psi_train_holdout"],
     }
@@ -153,30 +179,72 @@ def _fairness(report: dict[str, Any]) -> str:
     for key in ("age", "sex"):
         if key in fairness:
             parts.append(
-                f"By {key} (holdout; approval = grade A-D under the production scaling; AUC only for "
-                "groups with 10+ bads):\n\n" + _table(fairness[key])
+                f"By {key} (holdout; approval = grade A-D under this data set's own grade bands; AUC "
+                "only for groups with 10+ bads):\n\n" + _table(fairness[key])
             )
     if "not_available" in fairness:
         parts.append(f"_{fairness['not_available']}._\n")
     return "\n".join(parts)
 
 
+def _grades(report: dict[str, Any]) -> list[str]:
+    s = report["scaling"]
+    return [
+        f"Scaling fitted to the out-of-fold PDs: {s['anchor_score']:g} points at odds "
+        f"{s['anchor_odds']:g}:1, PDO {s['pdo']:g}.",
+        "",
+        "Grade mix out of fold (training part; each row scored by a model that never saw it):",
+        "",
+        _table(report["grades_oof"]),
+        "Grade mix on the holdout:",
+        "",
+        _table(report["grades_holdout"]),
+    ]
+
+
+def _choices(report: dict[str, Any]) -> list[str]:
+    ch = report["choices"]
+    shaped = [r for r in ch["trends"] if r["trend"] != "monotonic"]
+    return [
+        f"Made on {ch['folds']} stratified folds of the training part. Regularisation: "
+        + ", ".join(
+            f"C={r['C']:g} CV AUC {r['cv_auc']}" + (" (chosen)" if r["chosen"] else "") for r in ch["C_grid"]
+        )
+        + ".",
+        "",
+        "Trends (univariate out-of-fold AUC of each binning; a peak/valley is kept if it wins in 4+ folds):",
+        "",
+        _table(ch["trends"]),
+        "Non-monotonic trends kept: "
+        + (", ".join(f"`{r['feature']}` ({r['trend']})" for r in shaped) if shaped else "none")
+        + ".",
+        "",
+    ]
+
+
 def render_markdown(card: dict[str, Any]) -> str:
     m = card["metrics"]
     d = m["dataset"]
     cal = m["calibration"]
-    s = card["scaling"]
+    name = d["name"]
+    t = card["training"]
     lines = [
         f"# {card['name']}",
         "",
         "_Generated by `peerlend-oracle train` (`oracle/model/train.py`); numbers are measured, not edited._",
         "",
         f"- **Model id** (sha256 of `{card['artifact']}`, pushed on-chain): `{card['model_id']}`",
-        f"- **Trained** with seed {card['training']['seed']} in {card['training']['seconds_lending_club']} s "
-        f"(lending_club incl. 5-fold CV; {card['training']['seconds_total']} s with benchmarks) on "
-        + ", ".join(f"{k} {v}" for k, v in card["training"]["versions"].items()),
+        f"- **Trained** on {name} with seed {t['seed']} in {t['seconds_model']} s "
+        f"({t['seconds_total']} s with the comparison and benchmarks) on "
+        + ", ".join(f"{k} {v}" for k, v in t["versions"].items()),
         f"- **Method**: {card['method']}.",
         "",
+        "## Headline: cross-validated, beside plain logistic regression (LR) and gradient boosting (GB)",
+        "",
+        "Same outer folds of each training part for all three models; the scorecard's choices are "
+        "made inside each outer fold. Aim: scorecard AUC ≥ LR and within 0.01 of GB.",
+        "",
+        _table(headline_rows(card)) if headline_rows(card) else "_not run (train --compare)_\n",
         "## Intended use",
         "",
         card["intended_use"],
@@ -184,63 +252,101 @@ def render_markdown(card: dict[str, Any]) -> str:
         "## Data",
         "",
         f"- Source: {d['source']}; {d['rows']:,} loans, {d['bad']:,} bad ({d['bad_rate']:.2%}).",
-        f"- Split: stratified, {m['split']['train']:,} train / {m['split']['holdout']:,} holdout "
-        f"({m['split']['holdout_bad']} bad), seed {m['split']['seed']}; CV and calibration inside the "
-        "training part only.",
+        f"- Split: {m['split']['kind']}, {m['split']['train']:,} train / {m['split']['holdout']:,} holdout "
+        f"({m['split']['holdout_bad']} bad); every choice, the calibration and the scaling are made inside "
+        "the training part; the holdout is read once, for the numbers below.",
         f"- Data fingerprint (sha256): `{d['fingerprint']}`",
         "- Columns not used: " + "; ".join(f"`{k}` ({v})" for k, v in d["excluded_columns"].items()) + ".",
         "",
-        "## Features and information value",
+        "## Features: trend, stability, information value",
         "",
         "Model inputs: " + ", ".join(f"`{f}`" for f in card["input_fields"]) + ".",
         "",
-        _table(m["iv_table"], ["feature", "type", "iv", "n_bins", "in_model", "coefficient", "note"]),
-        "## Scaling and grades",
+        _table(
+            m["iv_table"],
+            [
+                "feature",
+                "type",
+                "trend",
+                "mean_iv",
+                "folds_selected",
+                "in_model",
+                "n_bins",
+                "coefficient",
+                "note",
+            ],
+        ),  # fmt: skip
+        "## Choices made on cross-validation",
         "",
-        f"`score = {s['offset']:.2f} + {s['factor']:.4f} × ln(odds)`, odds = good:bad = (1 − PD) / PD: "
-        f"{s['anchor_score']:g} points at odds {s['anchor_odds']:g}:1, {s['pdo']:g} points to double the "
-        "odds (PDO); rounded half up, clipped to 300–850. Grade thresholds are CreditOracle's defaults.",
+        *_choices(m),
+        "## Grades: PD bands and scaling",
         "",
-        _table(s["grades"]),
-        "Holdout grade mix and observed bad rate:",
+        "Each grade is a PD range; the on-chain thresholds (A ≥ 740 … E ≥ 500) are fixed, the scaling is "
+        "fitted so that the bands suit the training book (`oracle/model/grading.py`).",
         "",
-        _table(m["grades_holdout"]),
+        _table(card["grade_bands"], ["grade", "number", "min_score", "pd_min", "pd_max"]),
+        *_grades(m),
         f"Holdout score percentiles: {', '.join(f'{k} {v}' for k, v in m['score_quantiles_holdout'].items())}.",
         "",
-        "## Performance (lending_club)",
+        f"## Holdout ({name}, read once)",
         "",
-        _table([_metrics_row("lending_club", m)]),
-        f"Training-part AUC {m['train']['auc']} (holdout {m['holdout']['auc']}); CV fold AUCs "
-        f"{', '.join(str(a) for a in m['cv']['auc_folds'])}.",
+        _table([_holdout_row(name, m)]),
+        f"Out-of-fold (training part) AUC {m['oof']['auc']}, KS {m['oof']['ks']}, Brier {m['oof']['brier']}.",
         "",
+    ]
+    cv = m.get("cv")
+    if cv and any(k.startswith("scorecard +") for k in cv["models"]):
+        lines += ["### What leaving out an unattested input costs", ""]
+        base = cv["models"]["scorecard"]
+        for key, other in cv["models"].items():
+            if key.startswith("scorecard +"):
+                lines.append(
+                    f"- {key[len('scorecard ') :]}: CV AUC {other['auc_mean']:.3f} ± {other['auc_sd']:.3f} "
+                    f"vs {base['auc_mean']:.3f} ± {base['auc_sd']:.3f} without it "
+                    f"(cost {other['auc_mean'] - base['auc_mean']:+.3f})."
+                )
+        lines.append("")
+    lines += [
         "## Calibration",
         "",
         f"{cal['method']}: `logit PD = {cal['intercept']} + {cal['slope']} × raw logit`. Holdout Brier "
-        f"{cal['brier_holdout']} (uncalibrated {cal['brier_holdout_uncalibrated']}, predicting the base "
-        f"rate {cal['brier_base_rate']}); mean PD {cal['mean_pd_holdout']} vs observed bad rate "
-        f"{cal['bad_rate_holdout']}.",
+        f"{cal['brier_holdout']} (predicting the base rate {cal['brier_base_rate']}); mean PD "
+        f"{cal['mean_pd_holdout']} vs observed bad rate {cal['bad_rate_holdout']}.",
         "",
         "Reliability (holdout, 10 equal-count bins of predicted PD):",
         "",
         _table(cal["reliability"]),
         "## Stability",
         "",
-        f"PSI between training-part and holdout scores: {m['psi_train_holdout']} "
-        "(< 0.10 stable). Monitor the same PSI between these training scores and live scores.",
+        f"PSI between training-part and holdout scores: {m['psi_train_holdout']} ({m['split']['kind']} "
+        "split; < 0.10 stable). Out-of-time numbers are in the loans_full_schema benchmark below. In "
+        "production, `peerlend-oracle monitor` computes the PSI of the service's stored applications "
+        "against the training score distribution stored in the artifact.",
         "",
         "## Fairness",
         "",
         _fairness(m),
-        "## Benchmarks (identical pipeline)",
+        "## Benchmarks (identical pipeline, each with its own grade bands)",
         "",
-        _table(
-            [_metrics_row("lending_club", m)] + [_metrics_row(k, r) for k, r in card["benchmarks"].items()]
-        ),
+        _table([_holdout_row(name, m)] + [_holdout_row(k, r) for k, r in card["benchmarks"].items()]),
         card["literature"]["note"],
         "",
     ]
-    for name, report in card["benchmarks"].items():
-        lines += [f"### {name}", "", f"Source: {report['dataset']['source']}.", "", _fairness(report)]
+    for bench, report in card["benchmarks"].items():
+        lines += [
+            f"### {bench}",
+            "",
+            f"Source: {report['dataset']['source']}. Split: {report['split']['kind']}"
+            + (
+                f", holdout from {report['split']['holdout_from']}"
+                if "holdout_from" in report["split"]
+                else ""
+            )
+            + f". Features: {', '.join(f'`{f}`' for f in report['features'])}.",
+            "",
+            *_grades(report),
+            _fairness(report),
+        ]
     lines += [
         "## On-chain policy",
         "",
@@ -253,7 +359,7 @@ def render_markdown(card: dict[str, Any]) -> str:
         "",
         f"Base points {m['base_points']}; a score is the base plus one row per feature.",
         "",
-        _table(m["points_table"]),
+        _table(m["points_table"], ["feature", "bin", "count", "bad_rate", "woe", "points"]),
         "## Limitations",
         "",
         *[f"- {item}" for item in card["limitations"]],

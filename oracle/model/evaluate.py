@@ -1,20 +1,28 @@
-"""Evaluation of the scorecard pipeline on one data set.
+"""The scorecard pipeline on one data set: split, choices on CV, final fit, holdout read once.
 
 :func:`run_pipeline` is the whole procedure, identical for every data set:
 
-* stratified split, 75 % train / 25 % holdout, fixed seed;
-* 5-fold stratified cross-validation *inside the training part*: each fold fits the full
-  pipeline (binning, feature selection, regression); the fold AUCs give the CV mean/std, and the
-  out-of-fold raw logits fit the Platt calibration;
-* the final scorecard is fitted on the whole training part and calibrated with that Platt fit;
-* the holdout is touched once: AUC, KS, Gini, Brier, a 10-bin reliability table, grade mix and
-  bad rate per grade, PSI between train and holdout scores, and fairness (AUC and approval
-  rate, grade A-D, per age band and per sex where the data set has them).
+* **split**: where the data has an issue time, out of time — the latest issue periods holding at
+  least :data:`HOLDOUT_SHARE` of the rows are the holdout, everything earlier the training part;
+  otherwise a stratified random 75 % / 25 % split with a fixed seed;
+* **choices** (:mod:`oracle.model.selection`): trends, features and ``C`` on 5 stratified folds of
+  the training part only;
+* **final fit** on the whole training part; Platt calibration on the out-of-fold logits; the
+  score scaling (grade PD bands, :mod:`oracle.model.grading`) fitted to the out-of-fold PDs; the
+  grade mix and the observed bad rate per grade out of fold;
+* the **holdout** is read once, at the end: AUC, KS, Gini, Brier, a reliability table, grade mix,
+  PSI of holdout against training scores, fairness by age band and sex where the data has them.
+
+The whole run executes with BLAS and OpenMP pools limited to one thread (:func:`single_threaded`):
+with the deterministic solvers and the canonical rounding this makes the artifact the same
+whatever the machine's thread settings.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,9 +32,9 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from oracle.model.data import Dataset
+from oracle.model.grading import fit_scaling, grade_table, pd_bands
 from oracle.model.scorecard import (
     APPROVED_GRADES,
-    GRADE_LETTERS,
     Scorecard,
     ScorecardConfig,
     brier,
@@ -34,13 +42,25 @@ from oracle.model.scorecard import (
     grades_of,
     platt,
     psi,
+    psi_bins,
     reliability_table,
+    shares,
+    sig,
 )
+from oracle.model.selection import TREND_NAMES, Decisions, decide
 
 SEED = 42
 HOLDOUT_SHARE = 0.25
-FOLDS = 5
 AGE_BANDS = ((0, 25, "<25"), (25, 35, "25-34"), (35, 50, "35-49"), (50, 200, "50+"))
+
+
+@contextmanager
+def single_threaded() -> Iterator[None]:
+    """BLAS and OpenMP thread pools limited to one thread (threadpoolctl)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
 
 
 def ks_statistic(y: np.ndarray, risk: np.ndarray) -> float:
@@ -87,67 +107,126 @@ def group_table(
     return rows
 
 
-def grade_table(y: np.ndarray, grades: np.ndarray) -> list[dict[str, Any]]:
-    rows = []
-    for grade in (1, 2, 3, 4, 5, 0):
-        mask = grades == grade
-        rows.append(
+def split(dataset: Dataset, seed: int) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """(train index, holdout index, description): out of time where the data has a time."""
+    y = dataset.y
+    index = np.arange(len(y))
+    if dataset.time is not None:
+        times = dataset.time.to_numpy()
+        periods = np.unique(times)
+        if len(periods) < 2:
+            raise ValueError(
+                f"time column {dataset.time_column!r} has a single value: cannot split out of time"
+            )
+        cut = periods[-1]
+        for period in periods[::-1]:
+            cut = period
+            if np.mean(times >= period) >= HOLDOUT_SHARE:
+                break
+        test = index[times >= cut]
+        train = index[times < cut]
+        if len(train) == 0 or y[train].sum() < 10 or y[test].sum() < 1:
+            raise ValueError("the out-of-time split leaves too few bad loans on one side")
+        return (
+            train,
+            test,
             {
-                "grade": GRADE_LETTERS[grade],
-                "share": round(float(mask.mean()), 4),
-                "n": int(mask.sum()),
-                "bad_rate": round(float(y[mask].mean()), 4) if mask.any() else None,
-            }
+                "kind": "out-of-time",
+                "time_column": dataset.time_column,
+                "holdout_from": _period_label(dataset, cut),
+            },
         )
-    return rows
+    train, test = train_test_split(index, test_size=HOLDOUT_SHARE, stratify=y, random_state=seed)
+    return np.sort(train), np.sort(test), {"kind": "stratified random", "seed": seed}
+
+
+def _period_label(dataset: Dataset, value: Any) -> str:
+    raw = dataset.time
+    if raw is not None and dataset.time_column and str(raw.dtype).startswith("int"):
+        return str(pd.Timestamp(int(value), unit="s").date())
+    return str(value)
+
+
+def folds_of(y: np.ndarray, seed: int, n_splits: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    return [(np.sort(a), np.sort(b)) for a, b in folds.split(np.zeros(len(y)), y)]
+
+
+@dataclass(frozen=True)
+class FittedModel:
+    """The served scorecard of one training part and what it was built from."""
+
+    scorecard: Scorecard
+    decisions: Decisions
+    dropped: dict[str, str]
+    oof_pd: np.ndarray
+    oof_score: np.ndarray
+
+
+def fit_model(X: pd.DataFrame, y: np.ndarray, categorical: tuple[str, ...], seed: int,
+              config: ScorecardConfig) -> FittedModel:  # fmt: skip
+    """Choices on CV, final fit, calibration and scaling on one training part."""
+    folds = folds_of(y, seed, config.folds)
+    decisions = decide(X, y, categorical, folds, config)
+    card, dropped = fit_scorecard(
+        X, y, categorical, decisions.features, decisions.trends, decisions.C, config
+    )
+    a, s = platt(decisions.oof_logit, y)
+    card = card.calibrated(a, s)
+    oof_logit_cal = card.calibration[0] + card.calibration[1] * decisions.oof_logit
+    oof_pd = 1 / (1 + np.exp(-oof_logit_cal))
+    card = card.scaled(fit_scaling(oof_pd))
+    oof_raw = card.scaling.score_at(oof_pd)
+    oof_score = np.clip(np.floor(oof_raw + 0.5), 300, 850).astype(int)
+    return FittedModel(card, decisions, dropped, oof_pd, oof_score)
 
 
 @dataclass(frozen=True)
 class PipelineResult:
     scorecard: Scorecard
     report: dict[str, Any]
+    train_scores: dict[str, list[float]]  # the training score distribution (monitor's baseline)
 
 
 def run_pipeline(dataset: Dataset, config: ScorecardConfig | None = None, seed: int = SEED) -> PipelineResult:
     """Fits and evaluates the scorecard on ``dataset`` (see the module docstring)."""
     config = config or ScorecardConfig()
     started = time.perf_counter()
+    with single_threaded():
+        return _run(dataset, config, seed, started)
+
+
+def _run(dataset: Dataset, config: ScorecardConfig, seed: int, started: float) -> PipelineResult:
     X, y = dataset.X, dataset.y
-    index = np.arange(len(y))
-    train_idx, test_idx = train_test_split(index, test_size=HOLDOUT_SHARE, stratify=y, random_state=seed)
-    train_idx, test_idx = np.sort(train_idx), np.sort(test_idx)
+    train_idx, test_idx, split_info = split(dataset, seed)
     X_train, y_train = X.iloc[train_idx], y[train_idx]
     X_test, y_test = X.iloc[test_idx], y[test_idx]
 
-    oof = np.zeros(len(train_idx))
-    fold_auc = []
-    folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=seed)
-    for fit_part, val_part in folds.split(X_train, y_train):
-        card, _ = fit_scorecard(X_train.iloc[fit_part], y_train[fit_part], dataset.categorical, config)
-        oof[val_part] = card.raw_logit(X_train.iloc[val_part])
-        fold_auc.append(float(roc_auc_score(y_train[val_part], oof[val_part])))
+    model = fit_model(X_train, y_train, dataset.categorical, seed, config)
+    card = model.scorecard
+    bands = pd_bands(card.scaling)
 
-    card, iv_table = fit_scorecard(X_train, y_train, dataset.categorical, config)
-    raw_test_pd = 1 / (1 + np.exp(-card.raw_logit(X_test)))
-    a, s = platt(oof, y_train)
-    card = card.calibrated(a, s)
-
+    # read once: the holdout
     pd_test = card.pd(X_test)
     score_test = card.score(X_test)
     score_train = card.score(X_train)
     grades_test = grades_of(score_test)
+    edges = psi_bins(score_train)
 
     fairness: dict[str, Any] = {}
     groups_test = dataset.groups.iloc[test_idx]
     if "age" in groups_test:
-        bands = age_band(groups_test["age"].to_numpy())
-        fairness["age"] = group_table(bands, y_test, pd_test, grades_test, tuple(b for *_, b in AGE_BANDS))
+        bands_age = age_band(groups_test["age"].to_numpy())
+        fairness["age"] = group_table(
+            bands_age, y_test, pd_test, grades_test, tuple(b for *_, b in AGE_BANDS)
+        )
     if "sex" in groups_test:
         fairness["sex"] = group_table(groups_test["sex"].to_numpy(), y_test, pd_test, grades_test)
     missing = [g for g in ("age", "sex") if g not in groups_test]
     if missing:
         fairness["not_available"] = f"{dataset.name} has no {' or '.join(missing)} attribute"
 
+    iv_table = _iv_table(dataset, model)
     report = {
         "dataset": {
             "name": dataset.name,
@@ -160,52 +239,91 @@ def run_pipeline(dataset: Dataset, config: ScorecardConfig | None = None, seed: 
             "excluded_columns": dataset.excluded,
         },
         "split": {
-            "seed": seed,
-            "holdout_share": HOLDOUT_SHARE,
+            **split_info,
             "train": len(train_idx),
+            "train_bad": int(y_train.sum()),
             "holdout": len(test_idx),
             "holdout_bad": int(y_test.sum()),
         },
         "features": card.feature_names,
+        "choices": {**model.decisions.report, "C": model.decisions.C},
+        "iv_table": iv_table,
+        "oof": {
+            **discrimination(y_train, model.oof_pd),
+            "brier": round(brier(model.oof_pd, y_train), 5),
+        },
+        "grades_oof": grade_table(y_train, model.oof_score, model.oof_pd, bands),
         "holdout": discrimination(y_test, pd_test),
         "train": discrimination(y_train, card.pd(X_train)),
-        "cv": {
-            "folds": FOLDS,
-            "auc_mean": round(float(np.mean(fold_auc)), 4),
-            "auc_std": round(float(np.std(fold_auc)), 4),
-            "auc_folds": [round(v, 4) for v in fold_auc],
-        },
-        "iv_table": iv_table,
         "calibration": {
-            "method": f"Platt scaling on {FOLDS}-fold out-of-fold logits of the training part",
-            "intercept": round(a, 4),
-            "slope": round(s, 4),
+            "method": f"Platt scaling on {config.folds}-fold out-of-fold logits of the training part",
+            "intercept": card.calibration[0],
+            "slope": card.calibration[1],
             "brier_holdout": round(brier(pd_test, y_test), 5),
-            "brier_holdout_uncalibrated": round(brier(raw_test_pd, y_test), 5),
             "brier_base_rate": round(brier(np.full(len(y_test), y_train.mean()), y_test), 5),
             "mean_pd_holdout": round(float(pd_test.mean()), 4),
             "bad_rate_holdout": round(float(y_test.mean()), 4),
             "reliability": reliability_table(pd_test, y_test),
         },
-        "grades_holdout": grade_table(y_test, grades_test),
+        "scaling": {
+            "pdo": card.scaling.pdo,
+            "anchor_score": card.scaling.anchor_score,
+            "anchor_odds": card.scaling.anchor_odds,
+            "bands": bands,
+        },
+        "grades_holdout": grade_table(y_test, score_test, pd_test, bands),
         "score_quantiles_holdout": {f"p{q}": int(np.percentile(score_test, q)) for q in (5, 25, 50, 75, 95)},
         "psi_train_holdout": round(psi(score_train, score_test), 4),
         "fairness": fairness,
         "seconds": round(time.perf_counter() - started, 1),
     }
-    return PipelineResult(scorecard=card, report=report)
+    train_scores = {
+        "edges": [float(e) for e in edges],
+        "shares": [sig(v) for v in shares(score_train, edges)],
+    }
+    return PipelineResult(scorecard=card, report=report, train_scores=train_scores)
+
+
+def _iv_table(dataset: Dataset, model: FittedModel) -> list[dict[str, Any]]:
+    card, decisions = model.scorecard, model.decisions
+    by_name = {f.name: (f, c) for f, c in zip(card.features, card.coefficients, strict=True)}
+    selection = {row["feature"]: row for row in decisions.report["selection"]}
+    rows = []
+    for name in dataset.X.columns:
+        sel = selection[name]
+        in_model = name in by_name
+        if in_model:
+            note = ""
+        elif name in model.dropped:
+            note = model.dropped[name]
+        else:
+            note = f"selected in {sel['folds_selected']}/{decisions.report['folds']} folds"
+        trend = decisions.trends.get(name)
+        rows.append(
+            {
+                "feature": name,
+                "type": dataset.schema.by_name[name].binned_as,
+                "trend": TREND_NAMES[trend] if trend else "–",
+                "mean_iv": sel["mean_iv"],
+                "folds_selected": sel["folds_selected"],
+                "in_model": in_model,
+                "n_bins": by_name[name][0].n_bins if in_model else None,
+                "coefficient": round(by_name[name][1], 4) if in_model else None,
+                "note": note,
+            }
+        )
+    rows.sort(key=lambda r: (-r["mean_iv"], r["feature"]))
+    return rows
 
 
 def summary_line(report: dict[str, Any]) -> str:
-    h, cv = report["holdout"], report["cv"]
-    return (
-        f"{report['dataset']['name']:<14} holdout AUC {h['auc']:.3f} KS {h['ks']:.3f} Gini {h['gini']:.3f} | "
-        f"CV AUC {cv['auc_mean']:.3f} ± {cv['auc_std']:.3f} | Brier {report['calibration']['brier_holdout']:.4f} | "
-        f"PSI {report['psi_train_holdout']:.4f}"
+    h = report["holdout"]
+    line = (
+        f"{report['dataset']['name']:<17} holdout ({report['split']['kind']}) AUC {h['auc']:.3f} "
+        f"KS {h['ks']:.3f} | out-of-fold AUC {report['oof']['auc']:.3f} | "
+        f"Brier {report['calibration']['brier_holdout']:.4f} | PSI {report['psi_train_holdout']:.4f}"
     )
-
-
-def scores_frame(card: Scorecard, X: pd.DataFrame) -> pd.DataFrame:
-    """Score, grade and PD of every row (for ad-hoc analysis)."""
-    scores = card.score(X)
-    return pd.DataFrame({"score": scores, "grade": grades_of(scores), "pd": card.pd(X)}, index=X.index)
+    if "cv" in report:
+        cv = report["cv"]["models"]["scorecard"]
+        line += f" | CV AUC {cv['auc_mean']:.3f} ± {cv['auc_sd']:.3f}"
+    return line

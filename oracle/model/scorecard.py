@@ -1,35 +1,38 @@
-"""WOE/IV scorecard: optbinning bins, logistic regression on WOE, points scaled to 300-850.
+"""WOE/IV scorecard: optbinning bins, logistic regression on WOE, points from a fitted scaling.
 
-Fitting (:func:`fit_scorecard`):
+Fitting (:func:`fit_scorecard`, given the per-feature trends and the features that
+:mod:`oracle.model.selection` chose on cross-validation):
 
-1. ``optbinning.BinningProcess`` bins every candidate feature on the training data: numerical
-   features get the best *monotonic* (ascending or descending) binning, categorical ones are
-   grouped; features with information value below ``min_iv`` are dropped.
+1. ``optbinning.OptimalBinning`` bins each feature: numerical ones with the trend chosen for
+   them (monotonic, or a single peak/valley where that held across folds), categorical ones
+   grouped. Its CP-SAT solver runs with a single search worker (by default it runs one per core
+   and may return a different optimum of equal value on another machine).
 2. Each feature is replaced by its weight of evidence, ``WOE = ln(share of goods / share of
    bads)`` in its bin (missing values get the WOE of the "Missing" bin, 0 if it was empty).
-3. ``LogisticRegression`` (L2, ``C``) is fitted on the WOE columns for ``P(bad)``. A feature whose
+3. ``LogisticRegression`` (L2, ``C``, Newton-Cholesky to a 1e-10 tolerance: the exact optimum,
+   not wherever an iterative solver stopped) on the WOE columns for ``P(bad)``. A feature whose
    coefficient comes out positive (more evidence of "good" -> more risk) is collinear noise that
-   would make its points run backwards; it is dropped and the regression refitted until every
-   coefficient is negative.
+   would make its points run backwards; it is dropped and the regression refitted.
 
-The fitted card is then a plain table — bins, WOE and points per bin — with no reference to
-optbinning or scikit-learn objects: scoring is a lookup and a sum (:class:`Scorecard`).
+The fitted card is a plain table — bins, WOE, coefficients — with no optbinning or scikit-learn
+object. :meth:`Scorecard.canonical` rounds every number to :data:`SIGNIFICANT_DIGITS` significant
+digits; the pipeline evaluates, and the service scores with, the rounded card only, so the model
+that is hashed is exactly the model that is served, and last-bit differences between BLAS
+builds, thread counts or CPUs vanish in the rounding.
 
 Scaling (:class:`Scaling`): ``score = offset + factor * ln(odds)``, odds = good:bad =
-``(1 - PD) / PD`` after calibration, ``factor = PDO / ln 2``. Default: **680 points at odds
-20:1, PDO 60** (60 points double the odds). With the on-chain grade thresholds 60 points apart
-every grade step doubles the odds: A >= 740 (odds >= 40:1, PD <= 2.4 %), B >= 680 (20:1,
-4.8 %), C >= 620 (10:1, 9.1 %), D >= 560 (5:1, 16.7 %), E >= 500 (2.5:1, 28.6 %), below 500
-ineligible. Scores are rounded half up and clipped into [300, 850].
+``(1 - PD) / PD`` after calibration, ``factor = PDO / ln 2``; it is fitted to the training data
+by :func:`oracle.model.grading.fit_scaling`. Scores are rounded half up and clipped to [300, 850].
 
-Calibration: Platt scaling, ``logit PD = a + s * raw logit``, fitted by the trainer on
+Calibration: Platt scaling, ``logit PD = a + s * raw logit``, fitted by the pipeline on
 out-of-fold predictions; it is folded into the points so that score and PD always agree.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -42,6 +45,16 @@ GRADE_THRESHOLDS: tuple[int, ...] = (740, 680, 620, 560, 500)
 GRADE_LETTERS = {1: "A", 2: "B", 3: "C", 4: "D", 5: "E", 0: "ineligible"}
 #: Grades that count as "approved" in reports: A-D.
 APPROVED_GRADES = (1, 2, 3, 4)
+#: Precision of every number in the artifact.
+SIGNIFICANT_DIGITS = 6
+
+
+def sig(value: float, digits: int = SIGNIFICANT_DIGITS) -> float:
+    """``value`` rounded to ``digits`` significant digits (decimal, as it is serialised)."""
+    value = float(value)
+    if value == 0 or not math.isfinite(value):
+        return 0.0 if value == 0 else value
+    return float(f"{value:.{digits}g}")
 
 
 def grade_of(score: int, thresholds: Sequence[int] = GRADE_THRESHOLDS) -> int:
@@ -78,6 +91,11 @@ class Scaling:
         """The PD that an (unrounded, unclipped) score stands for."""
         return 1.0 / (1.0 + np.exp((np.asarray(score, dtype=float) - self.offset) / self.factor))
 
+    def score_at(self, pd_: float | np.ndarray) -> float | np.ndarray:
+        """The (unrounded) score of a PD."""
+        pd_ = np.asarray(pd_, dtype=float)
+        return self.offset + self.factor * np.log((1 - pd_) / pd_)
+
 
 def round_score(raw: np.ndarray) -> np.ndarray:
     """Round half up and clip into [MIN_SCORE, MAX_SCORE]."""
@@ -86,12 +104,18 @@ def round_score(raw: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ScorecardConfig:
+    """Fixed settings of the pipeline (the data-dependent choices are in ``selection``)."""
+
     min_iv: float = 0.02
-    C: float = 0.1
-    monotonic_trend: str = "auto_asc_desc"
+    C_grid: tuple[float, ...] = (0.01, 0.1, 1.0)
+    selection_C: float = 0.1
     max_n_prebins: int = 20
     min_prebin_size: float = 0.05
-    scaling: Scaling = field(default_factory=Scaling)
+    folds: int = 5
+    #: A feature is kept if the per-fold selection picked it in at least this share of folds.
+    min_selection_share: float = 0.6
+    #: A peak/valley trend is kept if it beat the monotonic binning out of fold in this many folds.
+    min_trend_wins: int = 4
 
 
 # ------------------------------------------------------------------------------------- bins
@@ -110,6 +134,7 @@ class FeatureBins:
     count: tuple[int, ...]  # training rows per bin (incl. Missing)
     bad_rate: tuple[float, ...]  # training bad rate per bin (incl. Missing)
     iv: float
+    trend: str = ""  # the monotonic_trend it was binned with (numerical)
 
     @property
     def n_bins(self) -> int:
@@ -134,6 +159,15 @@ class FeatureBins:
     def woe_of(self, values: Any) -> np.ndarray:
         return np.asarray(self.woe, dtype=float)[self.bin_index(values)]
 
+    def canonical(self) -> FeatureBins:
+        return replace(
+            self,
+            splits=tuple(sig(s) for s in self.splits),
+            woe=tuple(sig(w) for w in self.woe),
+            bad_rate=tuple(sig(r) for r in self.bad_rate),
+            iv=sig(self.iv),
+        )
+
 
 def _num(value: float) -> str:
     if math.isinf(value):
@@ -141,7 +175,7 @@ def _num(value: float) -> str:
     return f"{value:.6g}"
 
 
-def _extract_bins(binning: Any, name: str, kind: str) -> FeatureBins:
+def _extract_bins(binning: Any, name: str, kind: str, trend: str = "") -> FeatureBins:
     table = binning.binning_table.build()
     rows_all = table.drop(index="Totals")  # regular bins, then "Special", then "Missing"
     n_regular = len(binning.splits) + 1 if kind == "numerical" else len(binning.splits)
@@ -155,7 +189,7 @@ def _extract_bins(binning: Any, name: str, kind: str) -> FeatureBins:
         groups: tuple[tuple[str, ...], ...] = ()
     else:
         splits = ()
-        groups = tuple(tuple(str(c) for c in group) for group in binning.splits)
+        groups = tuple(tuple(sorted(str(c) for c in group)) for group in binning.splits)
     rows = [*(r for _, r in regular.iterrows()), missing]
     return FeatureBins(
         name=name,
@@ -166,7 +200,87 @@ def _extract_bins(binning: Any, name: str, kind: str) -> FeatureBins:
         count=tuple(int(r["Count"]) for r in rows),
         bad_rate=tuple(float(r["Event rate"]) for r in rows),
         iv=float(table.loc["Totals", "IV"]),
+        trend=trend if kind == "numerical" else "",
     )
+
+
+@contextmanager
+def _single_worker_cp_sat() -> Iterator[None]:
+    """optbinning's CP-SAT solver with one search worker: CP-SAT's default runs one worker per
+    core, and which of two equally good binnings it returns then depends on the machine and on
+    timing. One worker searches the same way everywhere."""
+    import optbinning.binning.cp as cp_module
+
+    original = cp_module.cp_model
+
+    class _OneWorker:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(original, name)
+
+        @staticmethod
+        def CpSolver() -> Any:  # noqa: N802 (the name optbinning calls)
+            solver = original.CpSolver()
+            solver.parameters.num_workers = 1
+            return solver
+
+    cp_module.cp_model = _OneWorker()
+    try:
+        yield
+    finally:
+        cp_module.cp_model = original
+
+
+def bin_feature(
+    values: pd.Series, y: np.ndarray, name: str, kind: str, trend: str, config: ScorecardConfig
+) -> FeatureBins:
+    """Optimal binning of one feature (see the module docstring)."""
+    from optbinning import OptimalBinning
+
+    options: dict[str, Any] = {
+        "name": name,
+        "dtype": kind,
+        "solver": "cp",
+        "max_n_prebins": config.max_n_prebins,
+        "min_prebin_size": config.min_prebin_size,
+    }
+    if kind == "numerical":
+        options["monotonic_trend"] = trend
+        x = values.to_numpy(dtype=float)
+    else:
+        x = values.to_numpy(dtype=object)
+    with _single_worker_cp_sat():
+        binning = OptimalBinning(**options).fit(x, np.asarray(y))
+    return _extract_bins(binning, name, kind, trend).canonical()
+
+
+def woe_matrix(bins: Sequence[FeatureBins], X: pd.DataFrame) -> np.ndarray:
+    return np.column_stack([b.woe_of(X[b.name]) for b in bins]) if bins else np.zeros((len(X), 0))
+
+
+def fit_regression(woe: np.ndarray, y: np.ndarray, C: float) -> tuple[np.ndarray, float]:
+    """L2 logistic regression for P(bad), solved to the exact optimum (see module docstring)."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=C, solver="newton-cholesky", tol=1e-10, max_iter=200)
+    model.fit(woe, np.asarray(y))
+    return model.coef_[0].astype(float), float(model.intercept_[0])
+
+
+def fit_signed(bins: Sequence[FeatureBins], X: pd.DataFrame, y: np.ndarray, C: float):
+    """Regression on the WOE of ``bins``, dropping features with a coefficient against their WOE
+    until none is left; returns (kept bins, coefficients, intercept, {dropped name: reason})."""
+    kept = list(bins)
+    dropped: dict[str, str] = {}
+    woe_all = {b.name: b.woe_of(X[b.name]) for b in bins}
+    while kept:
+        coef, intercept = fit_regression(np.column_stack([woe_all[b.name] for b in kept]), y, C)
+        wrong = [b.name for b, c in zip(kept, coef, strict=True) if c >= 0]
+        if not wrong:
+            return kept, coef, intercept, dropped
+        for name in wrong:
+            dropped[name] = "coefficient sign against its WOE (collinear), dropped"
+        kept = [b for b in kept if b.name not in wrong]
+    return [], np.zeros(0), 0.0, dropped
 
 
 # -------------------------------------------------------------------------------- scorecard
@@ -235,7 +349,20 @@ class Scorecard:
         return out
 
     def calibrated(self, a: float, s: float) -> Scorecard:
-        return replace(self, calibration=(float(a), float(s)))
+        return replace(self, calibration=(sig(a), sig(s)))
+
+    def scaled(self, scaling: Scaling) -> Scorecard:
+        return replace(self, scaling=scaling)
+
+    def canonical(self) -> Scorecard:
+        """Every number rounded to SIGNIFICANT_DIGITS: the card that is serialised and served."""
+        return replace(
+            self,
+            features=tuple(f.canonical() for f in self.features),
+            coefficients=tuple(sig(c) for c in self.coefficients),
+            intercept=sig(self.intercept),
+            calibration=(sig(self.calibration[0]), sig(self.calibration[1])),
+        )
 
     def points_table(self) -> list[dict[str, Any]]:
         rows = []
@@ -258,115 +385,76 @@ class Scorecard:
 
     # ---- (de)serialisation to plain Python values
     def to_dict(self) -> dict[str, Any]:
+        """Plain values (the scaling is stored beside the card in the artifact)."""
         return {
             "features": [asdict(f) for f in self.features],
             "coefficients": list(self.coefficients),
             "intercept": self.intercept,
-            "scaling": asdict(self.scaling),
             "calibration": list(self.calibration),
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Scorecard:
+    def from_dict(cls, data: Mapping[str, Any], scaling: Scaling) -> Scorecard:
         features = tuple(
             FeatureBins(
                 name=f["name"],
                 kind=f["kind"],
-                splits=tuple(f["splits"]),
+                splits=tuple(float(s) for s in f["splits"]),
                 groups=tuple(tuple(g) for g in f["groups"]),
-                woe=tuple(f["woe"]),
-                count=tuple(f["count"]),
-                bad_rate=tuple(f["bad_rate"]),
-                iv=f["iv"],
+                woe=tuple(float(w) for w in f["woe"]),
+                count=tuple(int(c) for c in f["count"]),
+                bad_rate=tuple(float(r) for r in f["bad_rate"]),
+                iv=float(f["iv"]),
+                trend=f.get("trend", ""),
             )
             for f in data["features"]
         )
         return cls(
             features=features,
-            coefficients=tuple(data["coefficients"]),
-            intercept=data["intercept"],
-            scaling=Scaling(**data["scaling"]),
-            calibration=tuple(data["calibration"]),
+            coefficients=tuple(float(c) for c in data["coefficients"]),
+            intercept=float(data["intercept"]),
+            scaling=scaling,
+            calibration=(float(data["calibration"][0]), float(data["calibration"][1])),
         )
 
 
 def fit_scorecard(
-    X: pd.DataFrame, y: np.ndarray, categorical: Sequence[str] = (), config: ScorecardConfig | None = None
-) -> tuple[Scorecard, list[dict[str, Any]]]:
-    """Bins, regresses and returns an (uncalibrated) scorecard plus the IV table: each
-    candidate feature's IV and bin count, whether it is in the model, and if not, why."""
-    from optbinning import BinningProcess
-    from sklearn.linear_model import LogisticRegression
-
-    config = config or ScorecardConfig()
-    names = list(X.columns)
-    categorical = [c for c in names if c in set(categorical)]
-    fit_params = {c: {"monotonic_trend": config.monotonic_trend} for c in names if c not in categorical}
-    process = BinningProcess(
-        names,
-        categorical_variables=categorical,
-        max_n_prebins=config.max_n_prebins,
-        min_prebin_size=config.min_prebin_size,
-        selection_criteria={"iv": {"min": config.min_iv}},
-        binning_fit_params=fit_params,
-    )
-    process.fit(X, np.asarray(y))
-    summary = process.summary().set_index("name")
-    selected = [c for c in names if bool(summary.loc[c, "selected"])]
-    bins = {
-        c: _extract_bins(
-            process.get_binned_variable(c), c, "categorical" if c in categorical else "numerical"
-        )
-        for c in selected
-    }
-    woe = pd.DataFrame({c: bins[c].woe_of(X[c]) for c in selected}, index=X.index)
-
-    kept = list(selected)
-    dropped: dict[str, str] = {}
-    while kept:
-        model = LogisticRegression(C=config.C, max_iter=1000).fit(woe[kept].to_numpy(), y)
-        wrong = [c for c, b in zip(kept, model.coef_[0], strict=True) if b >= 0]
-        if not wrong:
-            break
-        for c in wrong:
-            dropped[c] = "coefficient sign against its WOE (collinear), dropped"
-        kept = [c for c in kept if c not in wrong]
+    X: pd.DataFrame,
+    y: np.ndarray,
+    categorical: Sequence[str],
+    features: Sequence[str],
+    trends: Mapping[str, str],
+    C: float,
+    config: ScorecardConfig,
+) -> tuple[Scorecard, dict[str, str]]:
+    """Bins ``features`` with their ``trends``, regresses, and returns the (uncalibrated,
+    canonical) scorecard and the features dropped for their coefficient sign."""
+    categorical = set(categorical)
+    bins = [
+        bin_feature(
+            X[name],
+            y,
+            name,
+            "categorical" if name in categorical else "numerical",
+            trends.get(name, "auto_asc_desc"),
+            config,
+        )  # fmt: skip
+        for name in features
+    ]
+    kept, coef, intercept, dropped = fit_signed(bins, X, y, C)
     if not kept:
-        raise ValueError("no feature passed the IV filter with a usable coefficient")
-    coefficients = dict(zip(kept, (float(b) for b in model.coef_[0]), strict=True))
-
-    iv_table = []
-    for c in names:
-        row = {
-            "feature": c,
-            "type": "categorical" if c in categorical else "numerical",
-            "iv": round(float(summary.loc[c, "iv"]), 4),
-            "n_bins": int(summary.loc[c, "n_bins"]),
-            "in_model": c in coefficients,
-            "coefficient": round(coefficients[c], 4) if c in coefficients else None,
-            "note": "" if c in coefficients else dropped.get(c, f"IV below {config.min_iv}"),
-        }
-        iv_table.append(row)
-    iv_table.sort(key=lambda r: (-r["iv"], r["feature"]))
-
-    card = Scorecard(
-        features=tuple(bins[c] for c in kept),
-        coefficients=tuple(coefficients[c] for c in kept),
-        intercept=float(model.intercept_[0]),
-        scaling=config.scaling,
-    )
-    return card, iv_table
+        raise ValueError("no feature has a usable coefficient")
+    card = Scorecard(features=tuple(kept), coefficients=tuple(float(c) for c in coef), intercept=intercept)
+    return card.canonical(), dropped
 
 
 # ----------------------------------------------------------------------------- calibration
 
 
 def platt(raw_logit: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Fits ``logit P(bad) = a + s * raw_logit``; returns ``(a, s)``."""
-    from sklearn.linear_model import LogisticRegression
-
-    model = LogisticRegression(C=1e6, max_iter=1000).fit(np.asarray(raw_logit).reshape(-1, 1), y)
-    return float(model.intercept_[0]), float(model.coef_[0][0])
+    """Fits ``logit P(bad) = a + s * raw_logit`` (unpenalised); returns ``(a, s)``."""
+    coef, intercept = fit_regression(np.asarray(raw_logit).reshape(-1, 1), y, C=1e6)
+    return intercept, float(coef[0])
 
 
 def brier(pd_: np.ndarray, y: np.ndarray) -> float:
@@ -398,6 +486,27 @@ def reliability_table(pd_: np.ndarray, y: np.ndarray, n_bins: int = 10) -> list[
 
 # ------------------------------------------------------------------------------------- PSI
 
+#: PSI rule of thumb: below WATCH stable, WATCH-SHIFTED watch, above SHIFTED shifted.
+PSI_WATCH, PSI_SHIFTED = 0.10, 0.25
+
+
+def psi_bins(expected: np.ndarray, n_bins: int = 10) -> np.ndarray:
+    """Inner bin edges at the deciles of ``expected`` (duplicates merged)."""
+    return np.unique(np.quantile(np.asarray(expected, dtype=float), np.linspace(0, 1, n_bins + 1)[1:-1]))
+
+
+def shares(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Share of ``values`` in each bin of ``edges`` (bin i = [edges[i-1], edges[i]))."""
+    values = np.asarray(values, dtype=float)
+    counts = np.bincount(np.searchsorted(edges, values, side="right"), minlength=len(edges) + 1)
+    return counts / max(values.size, 1)
+
+
+def psi_of_shares(expected: np.ndarray, actual: np.ndarray, eps: float = 1e-4) -> float:
+    e = np.maximum(np.asarray(expected, dtype=float), eps)
+    a = np.maximum(np.asarray(actual, dtype=float), eps)
+    return float(np.sum((a - e) * np.log(a / e)))
+
 
 def psi(expected: np.ndarray, actual: np.ndarray, n_bins: int = 10, eps: float = 1e-4) -> float:
     """Population stability index of ``actual`` against ``expected`` (e.g. train vs holdout
@@ -407,9 +516,5 @@ def psi(expected: np.ndarray, actual: np.ndarray, n_bins: int = 10, eps: float =
     actual = np.asarray(actual, dtype=float)
     if expected.size == 0 or actual.size == 0:
         raise ValueError("psi needs two non-empty samples")
-    inner = np.unique(np.quantile(expected, np.linspace(0, 1, n_bins + 1)[1:-1]))
-    e = np.bincount(np.searchsorted(inner, expected, side="right"), minlength=len(inner) + 1) / expected.size
-    a = np.bincount(np.searchsorted(inner, actual, side="right"), minlength=len(inner) + 1) / actual.size
-    e = np.maximum(e, eps)
-    a = np.maximum(a, eps)
-    return float(np.sum((a - e) * np.log(a / e)))
+    edges = psi_bins(expected, n_bins)
+    return psi_of_shares(shares(expected, edges), shares(actual, edges), eps)

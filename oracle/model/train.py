@@ -1,11 +1,17 @@
-"""Training: lending_club scorecard -> artifact + model card; German Credit and credit_data
-benchmarks through the identical pipeline.
+"""Training: a data set -> artifact + model card; the production model is lending_club's.
 
-``train(output_dir)`` returns the artifact path; :func:`train_with_report` also returns the
-model card. Training is deterministic (fixed seed, deterministic solvers, an artifact of plain
-values), so a finished run is cached under ``<cache>/models/<key>`` where the key hashes the
-code of ``oracle/model``, the data, the seed and the library versions; a later call with the
-same key copies the cached files instead of refitting (``reuse_cache=False`` refits).
+``train(output_dir)`` fits the production scorecard and returns the artifact path;
+:func:`train_with_report` also returns the model card. ``dataset=`` trains on any
+:class:`~oracle.model.data.Dataset` (``peerlend-oracle train --data`` builds one with
+:func:`oracle.model.data.load_table`). ``compare=True`` adds the cross-validated comparison
+with plain logistic regression and gradient boosting (:mod:`oracle.model.compare`) to the card;
+``benchmarks=True`` runs German Credit, credit_data and the out-of-time loans_full_schema
+through the same pipeline for the card.
+
+Training is deterministic (see ``oracle.model.evaluate``), so a finished run is cached under
+``<cache>/models/runs/<key>``, the key hashing the code of ``oracle/model``, the data, the seed
+and the options; a later call with the same key copies the cached files instead of refitting
+(``reuse_cache=False`` refits).
 """
 
 from __future__ import annotations
@@ -22,28 +28,34 @@ from pathlib import Path
 from typing import Any
 
 from oracle.model import card as model_card
-from oracle.model.artifact import (
-    ARTIFACT_FORMAT,
-    ARTIFACT_VERSION,
-    FEATURE_TRANSFORM,
-    model_id,
-    write_artifact,
-)
+from oracle.model.artifact import build, model_id, write_artifact
 from oracle.model.data import (
-    APPLICATION_SCHEMA,
-    GERMAN_CREDIT_SHA256,
-    cache_dir,
+    Dataset,
     load_credit_data,
     load_german_credit,
     load_lending_club,
+    load_loans_full_schema,
 )
 from oracle.model.evaluate import SEED, run_pipeline, summary_line
-from oracle.model.policy import PolicyParams
-from oracle.model.scorecard import GRADE_THRESHOLDS, ScorecardConfig
+from oracle.model.scorecard import ScorecardConfig
 
 CARD_JSON = "model_card.json"
 CARD_MD = "model_card.md"
-BENCHMARKS = {"german_credit": load_german_credit, "credit_data": load_credit_data}
+BENCHMARKS = {
+    "german_credit": load_german_credit,
+    "credit_data": load_credit_data,
+    "loans_full_schema": load_loans_full_schema,
+}
+
+
+def cache_dir() -> Path:
+    """``$PEERLEND_CACHE_DIR``, else ``<repo>/.cache`` in a checkout, else ``~/.cache/peerlend``."""
+    if os.environ.get("PEERLEND_CACHE_DIR"):
+        return Path(os.environ["PEERLEND_CACHE_DIR"])
+    repo = Path(__file__).resolve().parents[2]
+    if (repo / "pyproject.toml").is_file():
+        return repo / ".cache"
+    return Path.home() / ".cache" / "peerlend"
 
 
 def default_output_dir() -> Path:
@@ -80,42 +92,48 @@ def versions() -> dict[str, str]:
     }
 
 
-def build_artifact(config: ScorecardConfig, seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Fits the production scorecard on lending_club; returns (artifact, evaluation report)."""
-    dataset = load_lending_club()
+def build_artifact(
+    dataset: Dataset, config: ScorecardConfig, seed: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Fits the scorecard on ``dataset``; returns (artifact, evaluation report)."""
     result = run_pipeline(dataset, config, seed)
-    artifact = {
-        "format": ARTIFACT_FORMAT,
-        "version": ARTIFACT_VERSION,
-        "feature_transform": FEATURE_TRANSFORM,
-        "dataset": {
+    used = set(result.scorecard.feature_names)
+    artifact = build(
+        dataset={
             "name": dataset.name,
             "source": dataset.source,
             "rows": int(len(dataset.y)),
             "fingerprint": dataset.fingerprint,
         },
-        "seed": seed,
-        "config": {k: v for k, v in asdict(config).items() if k != "scaling"},
-        "scorecard": result.scorecard.to_dict(),
-        "grade_thresholds": list(GRADE_THRESHOLDS),
-        "policy": asdict(PolicyParams()),
-        "schema": [asdict(spec) for spec in APPLICATION_SCHEMA],
-    }
+        schema=dataset.schema,
+        scorecard=result.scorecard,
+        bands=result.report["scaling"]["bands"],
+        train_scores=result.train_scores,
+        seed=seed,
+        config=asdict(config),
+    )
     report = dict(result.report)
     report["points_table"] = result.scorecard.points_table()
     report["base_points"] = round(result.scorecard.base_points, 2)
+    report["schema"] = [f for f in dataset.schema.to_list() if f["name"] in used]
     return artifact, report
 
 
-def _cache_key(seed: int, benchmarks: bool, config: ScorecardConfig) -> str:
+def _variants(dataset: Dataset) -> dict[str, Dataset]:
+    """Feature sets the card compares against (the AUC cost of what we leave out)."""
+    if dataset.name == "lending_club":
+        return {"+ verification_status": load_lending_club(exclude={})}
+    return {}
+
+
+def _cache_key(dataset: Dataset, seed: int, options: dict[str, Any], config: ScorecardConfig) -> str:
     digest = hashlib.sha256()
     for path in sorted(Path(__file__).parent.glob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     digest.update(json.dumps(versions(), sort_keys=True).encode())
-    digest.update(json.dumps([seed, benchmarks, asdict(config)], sort_keys=True).encode())
-    digest.update(load_lending_club().fingerprint.encode())
-    if benchmarks:
-        digest.update(load_credit_data().fingerprint.encode() + GERMAN_CREDIT_SHA256.encode())
+    digest.update(json.dumps([seed, options, asdict(config)], sort_keys=True).encode())
+    digest.update(dataset.fingerprint.encode() + dataset.name.encode())
+    digest.update(json.dumps(dataset.schema.to_list(), sort_keys=True).encode())
     return digest.hexdigest()[:24]
 
 
@@ -135,22 +153,28 @@ def _locked(path: Path):
 
 def _write_card(card: dict[str, Any], directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / CARD_JSON).write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
+    (directory / CARD_JSON).write_text(json.dumps(card, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     (directory / CARD_MD).write_text(model_card.render_markdown(card))
 
 
 def _fit(
-    output_dir: Path, seed: int, benchmarks: bool, config: ScorecardConfig
+    output_dir: Path, dataset: Dataset, seed: int, benchmarks: bool, compare: bool, config: ScorecardConfig
 ) -> tuple[Path, dict[str, Any]]:
+    from oracle.model.compare import cross_validate
+
     started = time.perf_counter()
-    artifact, report = build_artifact(config, seed)
+    artifact, report = build_artifact(dataset, config, seed)
     path = write_artifact(artifact, output_dir)
-    lending_seconds = round(time.perf_counter() - started, 1)
-    bench = (
-        {name: run_pipeline(load(), config, seed).report for name, load in BENCHMARKS.items()}
-        if benchmarks
-        else {}
-    )
+    model_seconds = round(time.perf_counter() - started, 1)
+    if compare:
+        report["cv"] = cross_validate(dataset, config, seed, variants=_variants(dataset))
+    bench = {}
+    if benchmarks:
+        for name, load in BENCHMARKS.items():
+            bench_data = load()
+            bench[name] = run_pipeline(bench_data, config, seed).report
+            if compare:
+                bench[name]["cv"] = cross_validate(bench_data, config, seed)
     card = model_card.build_card(
         model_id=model_id(path),
         artifact_name=path.name,
@@ -159,7 +183,7 @@ def _fit(
         benchmarks=bench,
         training={
             "seed": seed,
-            "seconds_lending_club": lending_seconds,
+            "seconds_model": model_seconds,
             "seconds_total": round(time.perf_counter() - started, 1),
             "versions": versions(),
         },
@@ -168,35 +192,56 @@ def _fit(
     return path, card
 
 
+def rebuild_card(directory: str | Path) -> dict[str, Any]:
+    """Rebuilds ``model_card.json``/``.md`` in ``directory`` from its artifact and the measured
+    reports already there (after a change to the card's wording, without refitting)."""
+    directory = Path(directory)
+    (artifact_path,) = directory.glob("model-*.json")
+    old = json.loads((directory / CARD_JSON).read_text())
+    card = model_card.build_card(
+        model_id=model_id(artifact_path),
+        artifact_name=artifact_path.name,
+        artifact=json.loads(artifact_path.read_bytes()),
+        report=old["metrics"],
+        benchmarks=old["benchmarks"],
+        training=old["training"],
+    )
+    _write_card(card, directory)
+    return card
+
+
 def train_with_report(
     output_dir: str | Path | None = None,
     *,
+    dataset: Dataset | None = None,
     seed: int = SEED,
-    benchmarks: bool = True,
+    benchmarks: bool = False,
+    compare: bool = False,
     card_dir: str | Path | None = None,
     reuse_cache: bool = True,
     config: ScorecardConfig | None = None,
 ) -> TrainResult:
-    """Trains (or reuses an identical cached run), writes ``model-<sha12>.joblib``,
+    """Trains (or reuses an identical cached run), writes ``model-<sha12>.json``,
     ``model_card.json`` and ``model_card.md`` into ``output_dir`` (default ``.cache/models``),
     and the two card files also into ``card_dir`` if given."""
     config = config or ScorecardConfig()
+    dataset = dataset if dataset is not None else load_lending_club()
     output_dir = Path(output_dir) if output_dir is not None else default_output_dir()
     cached = False
     if reuse_cache:
-        key = _cache_key(seed, benchmarks, config)
+        key = _cache_key(dataset, seed, {"benchmarks": benchmarks, "compare": compare}, config)
         slot = cache_dir() / "models" / "runs" / key
         with _locked(slot.with_suffix(".lock")):
-            artifacts = sorted(slot.glob("model-*.joblib"))
+            artifacts = sorted(slot.glob("model-*.json"))
             if artifacts and (slot / CARD_JSON).is_file():
                 cached = True
             else:
                 shutil.rmtree(slot, ignore_errors=True)
                 tmp = slot.with_name(f"{key}.tmp{os.getpid()}")
                 shutil.rmtree(tmp, ignore_errors=True)
-                _fit(tmp, seed, benchmarks, config)
+                _fit(tmp, dataset, seed, benchmarks, compare, config)
                 tmp.rename(slot)
-                artifacts = sorted(slot.glob("model-*.joblib"))
+                artifacts = sorted(slot.glob("model-*.json"))
         source = artifacts[0]
         output_dir.mkdir(parents=True, exist_ok=True)
         path = output_dir / source.name
@@ -206,7 +251,7 @@ def train_with_report(
                 shutil.copyfile(slot / name, output_dir / name)
         card = json.loads((slot / CARD_JSON).read_text())
     else:
-        path, card = _fit(output_dir, seed, benchmarks, config)
+        path, card = _fit(output_dir, dataset, seed, benchmarks, compare, config)
     if model_id(path) != card["model_id"]:
         raise RuntimeError(f"{path}: artifact does not match its model card")
     if card_dir is not None:

@@ -30,7 +30,7 @@ class OracleSettings(ChainSettings):
 
     # storage and model
     db_url: str = Field("sqlite:///oracle.db", description="SQLAlchemy URL of the service database.")
-    model_path: Path | None = Field(None, description="The model artifact (model-<sha12>.joblib); required.")
+    model_path: Path | None = Field(None, description="The model artifact (model-<sha12>.json); required.")
     model_id: str | None = Field(
         None, description="Expected model id (0x sha256 of the artifact); any other artifact is refused."
     )

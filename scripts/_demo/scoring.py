@@ -26,11 +26,11 @@ def model_artifact(directory: Path | None = None) -> Path:
     from oracle.model import train
 
     directory = directory or model_cache()
-    artifacts = sorted(directory.glob("model-*.joblib"), key=lambda path: path.stat().st_mtime)
+    artifacts = sorted(directory.glob("model-*.json"), key=lambda path: path.stat().st_mtime)
     if not artifacts:
         directory.mkdir(parents=True, exist_ok=True)
         train(directory)
-        artifacts = sorted(directory.glob("model-*.joblib"), key=lambda path: path.stat().st_mtime)
+        artifacts = sorted(directory.glob("model-*.json"), key=lambda path: path.stat().st_mtime)
     return artifacts[-1]
 
 

@@ -10,14 +10,16 @@ from hypothesis import strategies as st
 from oracle.model.data import APPLICATION_SCHEMA
 
 
-def application_strategy(names=None):
+def application_strategy(names=None, schema=APPLICATION_SCHEMA):
     """Random valid applications over the whole schema (or the fields in `names`)."""
     fields = {}
-    for spec in APPLICATION_SCHEMA:
+    for spec in schema:
         if names is not None and spec.name not in names:
             continue
         if spec.kind == "category":
             fields[spec.name] = st.sampled_from(spec.choices)
+        elif spec.kind == "int" and spec.nullable:
+            fields[spec.name] = st.none() | st.integers(int(spec.minimum), int(spec.maximum))
         elif spec.kind == "int":
             fields[spec.name] = st.integers(int(spec.minimum), int(spec.maximum))
         else:
@@ -72,7 +74,7 @@ def _value_in_bin(feature, index):
     lo, hi = max(edges[index], spec.minimum if spec.minimum is not None else 0), edges[index + 1]
     if feature.name == "emp_length":
         for label, years in EMP_LENGTH_YEARS.items():
-            if not math.isnan(years) and lo <= years < hi:
+            if years is not None and lo <= years < hi:
                 return label
         raise AssertionError(f"no emp_length in [{lo}, {hi})")
     value = math.ceil(lo) if spec.kind == "int" else lo

@@ -11,18 +11,9 @@ from tests.oracle.model_support import TYPICAL
 
 
 def test_cli_is_a_group_with_the_model_commands():
-    assert {"train", "score-application"} <= set(main.commands)
-
-
-def test_train_refits_to_the_same_model_id(trained_model, tmp_path):
-    """A fresh fit (no cache, no benchmarks) reproduces the artifact byte for byte."""
-    result = CliRunner().invoke(main, ["train", "--out", str(tmp_path), "--no-benchmarks", "--no-cache"])
-    assert result.exit_code == 0, result.output
-    assert "lending_club" in result.output and "holdout AUC" in result.output
-    assert f"model id {trained_model.model_id}" in result.output
-    artifacts = list(tmp_path.glob("model-*.joblib"))
-    assert [a.name for a in artifacts] == [trained_model.artifact.name]
-    assert (tmp_path / "model_card.json").is_file() and (tmp_path / "model_card.md").is_file()
+    assert {"train", "score-application", "monitor"} <= set(main.commands)
+    train = {p.name for p in main.commands["train"].params}
+    assert {"data", "target", "bad_value", "features", "time_column"} <= train
 
 
 def test_score_application_prints_json(trained_model, credit_model, tmp_path):

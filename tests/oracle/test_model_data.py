@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from oracle.model.data import (
     APPLICATION_FIELDS,
+    GERMAN_CREDIT_SHA256,
     MODEL_EXCLUDED,
     SCHEMA_BY_NAME,
     load_credit_data,
@@ -25,9 +27,24 @@ def test_lending_club_drops_leakage_and_encodes_bad_as_one():
     for column in ("rownames", "int_rate", "sub_grade", "addr_state", "Class"):
         assert column not in ds.X.columns
     assert list(ds.X.columns) == [f for f in APPLICATION_FIELDS if f not in MODEL_EXCLUDED]
+    assert "verification_status" in MODEL_EXCLUDED and "verification_status" in ds.schema.names
     # emp_length is years, emp_unk is missing
     assert ds.X["emp_length"].max() == 10 and ds.X["emp_length"].isna().sum() == 645
     assert ds.groups.shape[1] == 0  # no age, no sex
+
+
+def test_german_credit_is_shipped_with_its_source_and_needs_no_network(monkeypatch):
+    import socket
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("German Credit must load without the network")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    german = load_german_credit()
+    assert len(german.y) == 1_000
+    readme = (Path(__file__).resolve().parents[2] / "oracle" / "model" / "datasets" / "README.md").read_text()
+    assert "CC BY 4.0" in readme and GERMAN_CREDIT_SHA256 in readme
 
 
 def test_benchmarks_keep_protected_attributes_out_of_the_features():
@@ -111,3 +128,98 @@ def test_the_docs_list_every_schema_field():
     doc = (Path(__file__).resolve().parents[2] / "docs" / "credit_model.md").read_text()
     for name in APPLICATION_FIELDS:
         assert f"| `{name}` |" in doc, name
+
+
+def test_loans_full_schema_has_an_issue_time_and_no_outcome_columns():
+    from oracle.model.data import load_loans_full_schema
+
+    ds = load_loans_full_schema()
+    assert len(ds.y) == 10_000 and ds.time is not None and ds.time.nunique() == 3
+    assert {"interest_rate", "grade", "sub_grade", "paid_total", "balance", "issue_month"}.isdisjoint(
+        ds.X.columns
+    )
+
+
+# ------------------------------------------------------------------------ schema inference
+
+
+def test_schema_is_inferred_from_an_operators_table():
+    import pandas as pd
+
+    from oracle.model.data import infer_schema
+
+    frame = pd.DataFrame(
+        {
+            "loan_id": range(100, 200),  # a distinct whole number per row: an identifier
+            "income": [30_000.5 + 1_000 * i for i in range(100)],
+            "dependants": [i % 4 for i in range(100)],
+            "home": ["own", "rent", None, "mortgage"] * 25,
+            "note": [f"free text {i}" for i in range(100)],
+            "same": [1] * 100,
+            "delta": [i - 50.25 for i in range(100)],
+        }
+    )
+    schema, excluded = infer_schema(frame)
+    assert set(excluded) == {"loan_id", "note", "same"}
+    income, dependants, home, delta = (schema.by_name[n] for n in ("income", "dependants", "home", "delta"))
+    assert income.kind == "float" and income.minimum == 0 and 228_000.5 <= income.maximum <= 228_001
+    assert dependants.kind == "int" and (dependants.minimum, dependants.maximum) == (0, 6)
+    assert home.kind == "category" and home.choices == ("mortgage", "own", "rent") and home.nullable
+    assert delta.minimum == -149.25 and delta.maximum == 147.75
+    assert schema.validate({"home": None, "dependants": 2.0}, required=()) == {"dependants": 2, "home": None}
+    for bad, words in (({"dependants": 7}, "outside the allowed range"), ({"home": "boat"}, "not allowed"),
+                       ({"income": None}, "null is not allowed"), ({"loan_id": 3}, "unknown field")):  # fmt: skip
+        with pytest.raises(ValueError, match=words):
+            schema.validate(bad, required=())
+
+
+def test_a_table_loads_in_any_row_order_to_the_same_data(tmp_path):
+    import pandas as pd
+
+    from oracle.model.data import load_table
+
+    frame = pd.DataFrame({"x": [float(i % 17) for i in range(60)], "kind": ["a", "b", "c"] * 20,
+                          "bad": [int(i % 5 == 0) for i in range(60)]})  # fmt: skip
+    frame.to_csv(tmp_path / "book.csv", index=False)
+    frame.iloc[::-1].to_csv(tmp_path / "reversed.csv", index=False)
+    one, two = load_table(tmp_path / "book.csv", "bad"), load_table(tmp_path / "reversed.csv", "bad")
+    assert one.fingerprint == two.fingerprint and one.categorical == ("kind",)
+
+
+def test_a_parquet_table_loads_like_its_csv(tmp_path):
+    pytest.importorskip("pyarrow", reason="pandas reads Parquet through pyarrow")
+    import pandas as pd
+
+    from oracle.model.data import load_table
+
+    frame = pd.DataFrame(
+        {"x": [float(i % 7) for i in range(40)], "bad": [int(i % 4 == 0) for i in range(40)]}
+    )
+    frame.to_csv(tmp_path / "book.csv", index=False)
+    frame.to_parquet(tmp_path / "book.parquet")
+    assert (
+        load_table(tmp_path / "book.parquet", "bad").fingerprint
+        == load_table(tmp_path / "book.csv", "bad").fingerprint
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"target": "nope"}, "not a column"),
+        ({"target": "kind"}, "name the bad value"),
+        ({"target": "kind", "bad": "zzz"}, "must take two values"),
+        ({"target": "bad", "features": ["x", "ghost"]}, "'ghost' is not a column"),
+        ({"target": "bad", "time": "kind"}, "cannot read its values"),
+    ],
+)
+def test_a_bad_table_is_refused_with_a_readable_reason(tmp_path, kwargs, words):
+    import pandas as pd
+
+    from oracle.model.data import load_table
+
+    pd.DataFrame({"x": [1.5, 2.5, 1.5, 3.5], "kind": ["a", "b", "c", "a"], "bad": [0, 1, 0, 1]}).to_csv(
+        tmp_path / "book.csv", index=False
+    )
+    with pytest.raises(ValueError, match=words):
+        load_table(tmp_path / "book.csv", **kwargs)

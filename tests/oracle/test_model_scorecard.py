@@ -38,6 +38,32 @@ def test_scaling_anchor_and_pdo():
     assert scaling.pd_at(500) == pytest.approx(1 / 3.5)
 
 
+def test_fitted_scaling_puts_the_grade_bands_on_the_training_pds():
+    from oracle.model.grading import A_SHARE, INELIGIBLE_SHARE, fit_scaling, pd_bands
+
+    rng = np.random.default_rng(3)
+    pds = 1 / (1 + np.exp(-rng.normal(-1.0, 1.0, 20_000)))  # a high-risk book, like German Credit
+    scaling = fit_scaling(pds)
+    scores = round_score(scaling.score_at(pds))
+    grades = grades_of(scores)
+    assert np.mean(grades == 1) == pytest.approx(A_SHARE, abs=0.02)
+    ineligible = min(INELIGIBLE_SHARE, float(np.mean(pds > 0.5)))
+    assert np.mean(grades == 0) >= ineligible - 0.02
+    bands = pd_bands(scaling)
+    assert bands[4]["pd_max"] <= 0.5 + 1e-3  # never lend to PD above one half
+    for grade in range(1, 6):  # each grade's PDs lie in its band
+        inside = pds[grades == grade]
+        band = bands[grade - 1]
+        assert inside.min() >= band["pd_min"] - 1e-3 and inside.max() <= band["pd_max"] + 1e-3
+
+
+def test_sig_rounds_to_six_significant_digits():
+    from oracle.model.scorecard import sig
+
+    assert sig(0.123456789) == 0.123457 and sig(-98765.4321) == -98765.4 and sig(0.0) == 0.0
+    assert sig(1.0000000000000002) == 1.0  # last-bit noise disappears
+
+
 def test_round_score_rounds_half_up_and_clips():
     assert round_score(np.array([699.5, 699.49, -1e9, 1e9, 300.0])).tolist() == [700, 699, 300, 850, 300]
 
