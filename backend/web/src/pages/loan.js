@@ -195,6 +195,9 @@ async function drawActions(box, loan, token, rerender) {
   const book = await contract("LoanBook");
   const now = await chainNow();
   const officer = await book.hasRole(await book.RISK_OFFICER_ROLE(), state.account);
+  // Pause stops funding and disbursement (repay, claim, refund and default always work).
+  const paused = await book.paused();
+  const pausedNote = () => h("p", { class: "error", testid: "paused-note" }, t("The platform is paused: requests, funding and disbursement wait."));
   const u = (amount) => units(amount, token);
   const done = async (receipt) => {
     await indexedTo(receipt.blockNumber);
@@ -224,7 +227,12 @@ async function drawActions(box, loan, token, rerender) {
 
   if (status === "OPEN" && now < loan.funding_deadline) {
     const left = BigInt(loan.principal) - BigInt(loan.funded);
-    if (loan.borrower.toLowerCase() !== me) {
+    if (loan.borrower.toLowerCase() !== me && paused) items.push(pausedNote());
+    const registry = await contract("IdentityRegistry");
+    const kycLimit = (await registry.is_verified(state.account)) ? null : await book.lender_kyc_threshold(loan.token);
+    if (loan.borrower.toLowerCase() !== me && !paused && kycLimit === 0n) {
+      items.push(h("p", { class: "error", testid: "fund-needs-kyc" }, t("Funding needs a KYC attestation for this wallet.")));
+    } else if (loan.borrower.toLowerCase() !== me && !paused) {
       const balance = await (await erc20(loan.token)).balanceOf(state.account);
       const input = h("input", { type: "text", inputmode: "decimal", testid: "fund-amount", value: plain(left < balance ? left : balance, token), "aria-label": t("Amount to fund") });
       items.push(
@@ -232,6 +240,7 @@ async function drawActions(box, loan, token, rerender) {
           h("h3", {}, t("Fund")),
           h("p", { class: "muted", testid: "fund-cap" }, t("At most {left} is still open; a larger amount is capped to it.", { left: u(left) })),
           h("p", { class: "muted" }, t("Your balance: {bal}", { bal: u(balance) })),
+          kycLimit !== null ? h("p", { class: "muted" }, t("Without KYC you may fund at most {max}.", { max: u(kycLimit) })) : null,
           h("label", {}, t("Amount to fund"), " ", input, " ", token.symbol),
           act(t("Fund"), "fund", async () => {
             let amount = toBase(input.value, token);
@@ -250,7 +259,9 @@ async function drawActions(box, loan, token, rerender) {
     items.push(act(t("Expire"), "expire", async () => runTx(t("Expire"), async () => (await write()).expire(loan.id))));
   }
   if (status === "FUNDED") {
-    if (now >= loan.review_ends_at) {
+    if (now >= loan.review_ends_at && paused) {
+      items.push(pausedNote());
+    } else if (now >= loan.review_ends_at) {
       items.push(act(t("Disburse"), "disburse", async () => runTx(t("Disburse"), async () => (await write()).disburse(loan.id))));
     } else {
       items.push(h("p", { class: "muted" }, t("Review ends {date}", { date: date(loan.review_ends_at) })));
