@@ -13,13 +13,17 @@ from sqlmodel import Session
 
 from backend.core.views import AsOf, as_of
 from backend.core.vocabulary import LoanGrade, LoanStatus, Method, parse
+from peerlend.db import snapshot_reads
 
 
 def get_session(request: Request) -> Iterator[Session]:
+    """One transaction, and so one snapshot of the database, per request: an indexer commit
+    mid-request cannot mix two indexed blocks in one answer. Reads (GET, HEAD) take a snapshot
+    without waiting for the indexer; the few writes (acknowledgements) take the write lock."""
     engine = request.app.state.engine
-    with Session(engine, expire_on_commit=False) as session:
+    reads_only = request.method in ("GET", "HEAD")
+    with Session(snapshot_reads(engine) if reads_only else engine, expire_on_commit=False) as session:
         if engine.dialect.name == "postgresql":
-            # One snapshot per request: an indexer commit mid-request cannot mix two states.
             session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         yield session
 
