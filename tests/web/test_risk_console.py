@@ -70,3 +70,16 @@ def test_alerts_and_vintage_chart_in_the_operator_console(platform, pages):
     assert identity.functions.is_blocked(borrower).call() and identity.functions.is_blocked(mule).call()
     stored = requests.get(f"{platform.app_url}/risk/alerts/{alert['id']}", timeout=5).json()
     assert stored["ack"]["action"] == "blocklisted" and stored["blocked"] == {borrower: True, mule: True}
+
+
+def test_borrower_portfolio_links_the_repayment_calendar(platform, pages):
+    """The borrower of the previous test has an active loan: the portfolio links its calendar."""
+    from icalendar import Calendar
+
+    borrower = pages(12)
+    borrower.goto("portfolio")
+    link = borrower.page.get_by_test_id("calendar-link")
+    expect(link).to_have_attribute("href", f"/accounts/{platform.account(12)}/calendar.ics")
+    feed = requests.get(platform.app_url + link.get_attribute("href"), timeout=5)
+    events = Calendar.from_ical(feed.content).walk("VEVENT")
+    assert len(events) == 3 and all("installment" in str(e["UID"]) for e in events)

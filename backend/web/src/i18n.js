@@ -252,6 +252,7 @@ const ZH = {
   "Dismiss": "排除",
   "Escalate": "上报",
   "Blocklist": "加入黑名单",
+  "Repayment calendar (.ics): subscribe in any calendar app": "还款日历（.ics）：可在任意日历应用中订阅",
 };
 
 // Vocabulary codes the API returns, in English words.

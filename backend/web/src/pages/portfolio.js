@@ -132,6 +132,9 @@ export async function render(root, _route, { rerender }) {
             { testid: "my-loans" },
           )
         : h("p", { class: "muted" }, t("No loans yet.")),
+      mine.length
+        ? h("p", {}, h("a", { href: `/accounts/${me}/calendar.ics`, testid: "calendar-link" }, t("Repayment calendar (.ics): subscribe in any calendar app")))
+        : null,
     ),
   );
 }
