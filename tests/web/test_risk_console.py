@@ -56,7 +56,7 @@ def test_alerts_and_vintage_chart_in_the_operator_console(platform, pages):
     row = page.get_by_test_id("alerts").locator(
         "tr", has=page.locator(f"[data-testid=blocklist-{alert['id']}]")
     )
-    expect(row).to_contain_text("self_funding")
+    expect(row).to_contain_text("self_funding", timeout=30_000)  # the console reads roles first
     expect(row).to_contain_text(f"Loan {loan} funded by {mule}")
     expect(row.locator("code[title]").first).to_have_attribute(
         "title", "0x" + bytes(funding.transactionHash).hex()
@@ -79,7 +79,7 @@ def test_borrower_portfolio_links_the_repayment_calendar(platform, pages):
     borrower = pages(12)
     borrower.goto("portfolio")
     link = borrower.page.get_by_test_id("calendar-link")
-    expect(link).to_have_attribute("href", f"/accounts/{platform.account(12)}/calendar.ics")
+    expect(link).to_have_attribute("href", f"/accounts/{platform.account(12)}/calendar.ics", timeout=30_000)
     feed = requests.get(platform.app_url + link.get_attribute("href"), timeout=5)
     events = Calendar.from_ical(feed.content).walk("VEVENT")
     assert len(events) == 3 and all("installment" in str(e["UID"]) for e in events)
