@@ -13,8 +13,10 @@ import threading
 from dataclasses import dataclass
 
 import requests
+from sqlalchemy import select
 from sqlmodel import Session
 
+from backend.db.models import SyncState
 from backend.risk import reminders, transfers, webhooks
 from peerlend.rpc import Rpc
 
@@ -24,6 +26,7 @@ log = logging.getLogger("peerlend.risk")
 @dataclass
 class MonitorStatus:
     passes: int = 0
+    block: int | None = None  # the indexed block transfers and reminders are up to
     transfers: int = 0
     planned: int = 0
     delivered: int = 0
@@ -38,18 +41,31 @@ class Monitor:
         self.http = requests.Session()
         self.status = MonitorStatus()
         self._stop = threading.Event()
+        self._seen: tuple | None = None
 
     def run_once(self) -> None:
         settings = self.settings
-        self.status.transfers += transfers.ingest(
-            self.engine, self.rpc, batch_blocks=settings.max_batch_blocks, reorg_window=settings.reorg_window
-        )
+        with Session(self.engine) as session:
+            state = session.scalars(select(SyncState).limit(1)).first()
+            cursor = (state.last_block, state.last_block_hash) if state is not None else None
+        # Transfers and reminders are functions of the indexed block: nothing to do until it
+        # moves (a reorg changes the hash). Retries of due deliveries run on every pass.
+        if cursor != self._seen:
+            self.status.transfers += transfers.ingest(
+                self.engine,
+                self.rpc,
+                batch_blocks=settings.max_batch_blocks,
+                reorg_window=settings.reorg_window,
+            )
+            if settings.risk_webhook_urls:
+                with Session(self.engine, expire_on_commit=False) as session:
+                    planned = reminders.plan(
+                        session, settings.risk_reminder_days, settings.risk_reminder_max_age_seconds
+                    )
+                    self.status.planned += webhooks.enqueue(session, planned, settings.risk_webhook_urls)
+            self._seen = cursor
+            self.status.block = cursor[0] if cursor else None
         if settings.risk_webhook_urls:
-            with Session(self.engine, expire_on_commit=False) as session:
-                planned = reminders.plan(
-                    session, settings.risk_reminder_days, settings.risk_reminder_max_age_seconds
-                )
-                self.status.planned += webhooks.enqueue(session, planned, settings.risk_webhook_urls)
             self.status.delivered += webhooks.deliver_due(self.engine, settings, self.http)
         self.status.passes += 1
 

@@ -7,6 +7,7 @@ indexed block; the book's risk views are computed once per indexed block and cac
 from __future__ import annotations
 
 import threading
+from dataclasses import asdict
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Header, HTTPException, Path, Query, Request
@@ -291,6 +292,17 @@ def ack_alert(
 # ---------------------------------------------------------------------------
 # Reminders
 # ---------------------------------------------------------------------------
+
+
+@router.get(
+    "/risk/monitor",
+    summary="The risk monitor of this process: transfers mirrored, reminders planned and delivered",
+)
+def monitor_status(request: Request) -> dict:
+    monitor = request.app.state.risk_monitor
+    if monitor is None:
+        return {"running": False}
+    return {"running": True, **asdict(monitor.status)}
 
 
 @router.get("/risk/reminders/deliveries", summary="The webhook delivery log of repayment reminders")

@@ -170,6 +170,10 @@ def test_reminders_exactly_once_across_a_restart(chain, tmp_path):
         wait_for(lambda: later <= set(receiver.ids()), what="the second due-soon reminder")
 
         log = service.get("/risk/reminders/deliveries").json()
+        monitor = service.get("/risk/monitor").json()
+        assert (
+            monitor["running"] and monitor["block"] == d.w3.eth.block_number and monitor["last_error"] is None
+        )
         ics = service.get(f"/accounts/{borrower}/calendar.ics")
     finally:
         service.stop()
