@@ -92,8 +92,22 @@ ROLL_FROM = BUCKETS[:-1]
 ROLL_TO = (*BUCKETS, REPAID)
 
 
-def roll_rates(book: Book, period: int = MONTH) -> dict:
-    histories = book.disbursed()
+def roll_rates(
+    book: Book,
+    period: int = MONTH,
+    *,
+    token: str | None = None,
+    grade: int | None = None,
+    origination_month: str | None = None,
+) -> dict:
+    """The matrix over the whole book, or over one cohort (token, grade, origination month)."""
+    histories = [
+        h
+        for h in book.disbursed()
+        if (token is None or h.loan.token == token)
+        and (grade is None or h.loan.grade == grade)
+        and (origination_month is None or _month(h.loan.disbursed_at) == origination_month)
+    ]
     counts = {a: dict.fromkeys(ROLL_TO, 0) for a in ROLL_FROM}
     snapshots: list[int] = []
     if histories:

@@ -165,12 +165,29 @@ def risk_roll_rates(
     session: SessionDep,
     point: AsOfDep,
     period_days: Annotated[int, Query(ge=1, le=366, description="Days between snapshots")] = 30,
+    token: Annotated[Address | None, Query(description="Only loans in this token")] = None,
+    grade: Annotated[
+        Literal["A", "B", "C", "D", "E"] | None, Query(description="Only loans of this grade")
+    ] = None,
+    origination_month: Annotated[
+        str | None,
+        Query(
+            pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="Only loans disbursed in this UTC month (YYYY-MM)"
+        ),
+    ] = None,
 ) -> dict:
+    number = "ABCDE".index(grade) + 1 if grade else None
     matrix = _cached(
         request,
         point.block,
-        ("roll", period_days),
-        lambda: cohorts.roll_rates(_book(request, session, point), period_days * cohorts.DAY),
+        ("roll", period_days, token, number, origination_month),
+        lambda: cohorts.roll_rates(
+            _book(request, session, point),
+            period_days * cohorts.DAY,
+            token=token,
+            grade=number,
+            origination_month=origination_month,
+        ),
     )
     return {"as_of": point.as_dict(), **matrix}
 

@@ -263,6 +263,13 @@ def test_default_drift_vintage_and_roll_at_the_end(book):
         roll = client.get("/risk/roll-rates").json()
         assert roll["counts"]["current"]["1-30"] >= 1
         assert sum(roll["counts"][b]["default"] for b in roll["from"]) == 1
+        # Per cohort: every loan is grade A, none was disbursed in 1999.
+        assert client.get("/risk/roll-rates", params={"grade": "A"}).json()["counts"] == roll["counts"]
+        empty = client.get("/risk/roll-rates", params={"origination_month": "1999-01"}).json()
+        assert empty["snapshots"] == [] and all(
+            n == 0 for row in empty["counts"].values() for n in row.values()
+        )
+        assert client.get("/risk/roll-rates", params={"origination_month": "1999-13"}).status_code == 422
         # Normal borrowers are still current.
         for name in ("A", "B"):
             assert client.get(f"/risk/borrowers/{p[name]}").json()["bucket"] == "current"
