@@ -101,6 +101,13 @@ def build_card(
 # ---------------------------------------------------------------------------------- markdown
 
 
+GRADE_COLUMNS = ["grade", "pd_band", "share", "n", "n_bad", "mean_pd", "bad_rate", "in_band"]
+TREND_COLUMNS = ["feature", "trend", "auc_monotonic", "auc_peak", "auc_valley", "folds_peak_wins",
+                 "folds_valley_wins"]  # fmt: skip
+RELIABILITY_COLUMNS = ["bin", "n", "n_bad", "pd_min", "pd_max", "mean_pd", "observed"]
+GROUP_COLUMNS = ["group", "n", "n_bad", "bad_rate", "auc", "approval_rate"]
+
+
 def _table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> str:
     if not rows:
         return "_none_\n"
@@ -180,7 +187,7 @@ def _fairness(report: dict[str, Any]) -> str:
         if key in fairness:
             parts.append(
                 f"By {key} (holdout; approval = grade A-D under this data set's own grade bands; AUC "
-                "only for groups with 10+ bads):\n\n" + _table(fairness[key])
+                "only for groups with 10+ bads):\n\n" + _table(fairness[key], GROUP_COLUMNS)
             )
     if "not_available" in fairness:
         parts.append(f"_{fairness['not_available']}._\n")
@@ -195,10 +202,10 @@ def _grades(report: dict[str, Any]) -> list[str]:
         "",
         "Grade mix out of fold (training part; each row scored by a model that never saw it):",
         "",
-        _table(report["grades_oof"]),
+        _table(report["grades_oof"], GRADE_COLUMNS),
         "Grade mix on the holdout:",
         "",
-        _table(report["grades_holdout"]),
+        _table(report["grades_holdout"], GRADE_COLUMNS),
     ]
 
 
@@ -214,7 +221,7 @@ def _choices(report: dict[str, Any]) -> list[str]:
         "",
         "Trends (univariate out-of-fold AUC of each binning; a peak/valley is kept if it wins in 4+ folds):",
         "",
-        _table(ch["trends"]),
+        _table(ch["trends"], TREND_COLUMNS),
         "Non-monotonic trends kept: "
         + (", ".join(f"`{r['feature']}` ({r['trend']})" for r in shaped) if shaped else "none")
         + ".",
@@ -315,7 +322,7 @@ def render_markdown(card: dict[str, Any]) -> str:
         "",
         "Reliability (holdout, 10 equal-count bins of predicted PD):",
         "",
-        _table(cal["reliability"]),
+        _table(cal["reliability"], RELIABILITY_COLUMNS),
         "## Stability",
         "",
         f"PSI between training-part and holdout scores: {m['psi_train_holdout']} ({m['split']['kind']} "
