@@ -35,7 +35,6 @@ per block.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from collections import Counter
@@ -52,7 +51,6 @@ MAX = 2**256 - 1
 TXS_PER_BLOCK = 50
 GAS_PRICE = 20 * 10**9
 INDEXED = ("LoanBook", "LoanNote", "IdentityRegistry", "CreditOracle")
-CONTRACTS = ("TestStablecoin", *INDEXED)
 ERC20_ABI = [
     {"type": "function", "name": "mint", "inputs": [{"name": "to", "type": "address"}, {"name": "amount", "type": "uint256"}], "outputs": [], "stateMutability": "nonpayable"},  # noqa: E501
     {"type": "function", "name": "approve", "inputs": [{"name": "spender", "type": "address"}, {"name": "amount", "type": "uint256"}], "outputs": [{"name": "", "type": "bool"}], "stateMutability": "nonpayable"},  # noqa: E501
@@ -126,7 +124,8 @@ class Chain:
 
 def attach(url: str, deployment: Path | None = None) -> Chain:
     """An existing chain at `url` with its deployment record: `deployment`, or else
-    deployments/<chain id>.json. Raises ValueError (one line) if either is missing."""
+    `<deployments dir>/<chain id>.json` (`peerlend.deployments.load_deployment`). Raises
+    ValueError (one line) if the node, the record or a contract is missing."""
     from web3 import Web3
 
     from peerlend import deployments
@@ -136,21 +135,15 @@ def attach(url: str, deployment: Path | None = None) -> Chain:
         chain_id = w3.eth.chain_id
     except Exception as error:
         raise ValueError(f"no JSON-RPC node answers at {url}: {type(error).__name__}") from None
-    if deployment is None:
-        try:
-            record = deployments.load(chain_id)
-        except deployments.DeploymentNotFound as error:
-            raise ValueError(f"{error}, or pass --deployment") from None
-        directory = deployments.path_for(chain_id).parent
-    else:
-        if not deployment.is_file():
-            raise ValueError(f"no deployment record at {deployment}")
-        record, directory = json.loads(deployment.read_text()), deployment.parent
-    if int(record.get("chain_id", chain_id)) != chain_id:
-        raise ValueError(f"the deployment record is for chain {record['chain_id']}, {url} serves {chain_id}")
-    missing = [name for name in CONTRACTS if name not in record.get("contracts", {})]
-    if missing:
-        raise ValueError(f"the deployment record has no {', '.join(missing)} (the load needs the test token)")
+    try:
+        loaded = deployments.load_deployment(chain_id, deployment)
+    except deployments.DeploymentNotFound as error:
+        raise ValueError(f"{error}, or pass --deployment" if deployment is None else str(error)) from None
+    except deployments.DeploymentError as error:
+        raise ValueError(str(error)) from None
+    record, directory = loaded.record, loaded.path.parent
+    if "TestStablecoin" not in record["contracts"]:
+        raise ValueError(f"{loaded.path} has no TestStablecoin (the load mints it)")
     return Chain(None, url, record, directory)
 
 

@@ -42,11 +42,11 @@ def test_load_an_existing_chain_twice_and_keep_its_mining_mode(chain):
 
 
 def test_attach_refuses_what_it_cannot_load(chain, tmp_path, capsys):
-    with pytest.raises(ValueError, match="no deployment record at"):
+    with pytest.raises(ValueError, match="no deployment record for chain 31337 at"):
         attach(chain.url, tmp_path / "missing.json")
     other = tmp_path / "other.json"
     other.write_text(json.dumps({**chain.record, "chain_id": 1}))
-    with pytest.raises(ValueError, match="for chain 1, .* serves 31337"):
+    with pytest.raises(ValueError, match="is for chain 1, the RPC serves chain 31337"):
         attach(chain.url, other)
     partial = tmp_path / "partial.json"
     contracts = {k: v for k, v in chain.record["contracts"].items() if k != "TestStablecoin"}
