@@ -32,6 +32,7 @@ CREDIT_ORACLE_ABI: list[dict] = _slice(
         "ORACLE_ROLE",
         "request_nonce",
         "pending_request",
+        "answered_nonce",
         "next_request_at",
     ),
 )

@@ -3,7 +3,7 @@
 POST /applications            signed application → 201 status | 4xx {"detail": reason}
 GET  /applications/{address}  status, score, grade, reasons, tx hash → 200 | 404
 GET  /signing                 the EIP-712 domain and types to sign with
-GET  /health                  chain, signer, model, cursor, open push
+GET  /health                  chain, signer, model, cursor, open push, queue size and bound
 """
 
 from __future__ import annotations
@@ -76,6 +76,7 @@ def create_app(runtime: Runtime, clock: Callable[[], float] = time.time) -> Fast
         with store.session(engine) as db:
             cursor = store.get_meta(db, watcher.CURSOR)
             open_push = db.exec(select(Push).where(col(Push.status).in_(store.OPEN_PUSH))).first()
+            queued = watcher.queue_size(db)
         return {
             "chain_id": chain_id,
             "credit_oracle": runtime.chain.oracle.address,
@@ -83,6 +84,8 @@ def create_app(runtime: Runtime, clock: Callable[[], float] = time.time) -> Fast
             "model_id": runtime.scorer.model_id,
             "requests_cursor": int(cursor) if cursor is not None else None,
             "open_push": open_push.id if open_push else None,
+            "queued": queued,
+            "max_queued": runtime.settings.max_queued,
         }
 
     return app

@@ -124,7 +124,8 @@ def status_of(engine: Engine, address: str) -> dict | None:
 
     `status` is `pending` (not scored since the latest request or application), `scored`, or
     `failed`; `stage` says what it waits for: `needs_application`, `awaiting_request` (call
-    CreditOracle.request_score()), `queued`, `pushing`, `scored`, `failed`.
+    CreditOracle.request_score()), `queued`, `pushing`, `superseded` (a newer request of the
+    account is on-chain but not read yet), `scored`, `failed`.
     """
     address = checksum(address)
     with store.session(engine) as db:
@@ -140,8 +141,8 @@ def status_of(engine: Engine, address: str) -> dict | None:
         status, stage = "pending", "needs_application"
     elif request is None:
         status, stage = ("scored", "scored") if app.scored_at else ("pending", "awaiting_request")
-    elif request.status in (store.QUEUED, store.PUSHING, store.NEEDS_APPLICATION):
-        status, stage = "pending", request.status
+    elif request.status in (store.QUEUED, store.PUSHING, store.NEEDS_APPLICATION, store.SUPERSEDED):
+        status, stage = "pending", request.status  # superseded: a newer request is not read yet
     elif request.status == store.FAILED:
         status, stage = "failed", "failed"
     else:

@@ -88,14 +88,19 @@ def serve(host: str | None, port: int | None, api: bool, worker: bool, log_level
 
 @click.command("score")
 @click.option("--address", required=True, help="The applicant's address.")
-@click.option("--push", is_flag=True, help="Also push the score on-chain (needs the oracle key).")
+@click.option(
+    "--push",
+    is_flag=True,
+    help="Also push the score on-chain, answering the account's pending request (needs the oracle key).",
+)
 @click.option("--log-level", default="WARNING", show_default=True)
 def score(address: str, push: bool, log_level: str) -> None:
-    """Score --address from its stored application and print JSON; --push also pushes it."""
+    """Score --address from its stored application and print JSON; --push also pushes it as the
+    answer to the account's pending on-chain request."""
     from oracle.service import store
     from oracle.service.applications import GRADE_LETTERS, Rejected, checksum
     from oracle.service.history import read_histories
-    from oracle.service.store import Application, Push, ScoreRequest
+    from oracle.service.store import Application, Push
 
     setup_logging(log_level)
     try:
@@ -123,11 +128,18 @@ def score(address: str, push: bool, log_level: str) -> None:
         "history": scored.history,
     }
     if push:
+        from oracle.service import watcher
+
         pusher = runtime.pusher()
         if pusher.reconcile() is not None:
             raise click.ClickException("a push is still in flight; run again once it is mined")
+        watcher.scan_requests(runtime.chain, runtime.engine)
         with store.session(runtime.engine) as db:
-            db.add(ScoreRequest(account=account, source="cli", status=store.QUEUED))
+            request = store.latest_request(db, account)
+        if request is None or request.status != store.QUEUED:
+            raise click.ClickException(
+                f"{account} has no pending score request; it must call CreditOracle.request_score() first"
+            )
         outcome = pusher.push_next(only=[account])
         if outcome is None:
             raise click.ClickException("nothing was pushed (see the log)")

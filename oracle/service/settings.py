@@ -47,6 +47,17 @@ class OracleSettings(ChainSettings):
         description="Re-sign an unmined push with the same nonce and higher fees after this long.",
     )
     receipt_wait_seconds: float = Field(10.0, ge=0, description="How long one iteration waits for a receipt.")
+    receipt_deadline_seconds: float = Field(
+        120.0,
+        gt=0,
+        description="How long a push whose nonce is used but whose receipt is not served yet waits "
+        "for it (by hash) before it counts as dropped.",
+    )
+    max_queued: int = Field(
+        10_000,
+        ge=1,
+        description="Most requests queued or pushing; the ScoreRequested scan pauses while the queue is full.",
+    )
     rpc_retries: int = Field(5, ge=0, description="Retries of one RPC call on transient errors.")
     backoff_base: float = Field(0.5, gt=0, description="First retry delay (s); doubles per retry.")
     backoff_max: float = Field(30.0, gt=0, description="Ceiling of the retry delay (s).")

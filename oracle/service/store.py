@@ -8,8 +8,10 @@ Tables (all prefixed `oracle_`):
 * `oracle_submission` — every accepted signed submission: address, nonce, issued_at, the signed
   fields hash and scheme; no field values. The unique (address, nonce) pair blocks replays.
 * `oracle_request` — a request to score an account: one per `ScoreRequested(account, nonce)` log
-  (unique per account and nonce, so re-scanning a block range is harmless) or per CLI `--push`.
-  Status: `needs_application` → `queued` → `pushing` → `done` | `failed`.
+  (unique per account and nonce, so re-scanning a block range is harmless). Status:
+  `needs_application` → `queued` → `pushing` → `done` | `failed`; a request the account
+  replaced with a newer one before it was answered ends `superseded` (CreditOracle answers only
+  an account's latest request).
 * `oracle_push` — one row per `push_scores` batch, written with the signed transaction and its
   hash BEFORE it is broadcast (see `pusher.py`). Status: `signed` → `sent` → `done` | `failed` |
   `dropped`.
@@ -37,6 +39,8 @@ QUEUED = "queued"
 PUSHING = "pushing"
 DONE = "done"
 FAILED = "failed"
+SUPERSEDED = "superseded"
+OPEN_REQUEST = (NEEDS_APPLICATION, QUEUED, PUSHING)
 # push statuses (plus DONE, FAILED)
 SIGNED = "signed"
 SENT = "sent"
@@ -96,8 +100,8 @@ class ScoreRequest(OracleModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     account: str = Field(index=True)
-    source: str = "chain"  # chain | cli
-    request_nonce: int | None = None  # ScoreRequested.nonce; None for CLI requests
+    source: str = "chain"  # always chain now; "cli" rows may remain from older versions
+    request_nonce: int | None = None  # ScoreRequested.nonce: what the push answers on-chain
     block_number: int | None = None
     log_index: int | None = None
     request_tx: str | None = None
@@ -119,7 +123,7 @@ class Push(OracleModel, table=True):
     raw_tx: str = Field(sa_column=Column(Text, nullable=False))  # the latest signed attempt
     entries_json: str = Field(
         sa_column=Column(Text, nullable=False)
-    )  # [{account, score, grade, pd, reasons}]
+    )  # [{account, request_nonce, score, grade, pd, reasons, history}]
     model_id: str
     ttl_seconds: int
     max_fee_per_gas: int

@@ -14,13 +14,13 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 from web3 import Web3
 
-from oracle.service import commands, faults, store
+from oracle.service import commands, faults, store, watcher
 from oracle.service import runtime as runtime_module
 from oracle.service.api import create_app
 from oracle.service.history import BorrowerHistory
 from oracle.service.runtime import Runtime
 from oracle.service.standing import REASON_DELINQUENT, WITHHELD_SCORE
-from oracle.service.store import Application, Push
+from oracle.service.store import Application, Push, ScoreRequest
 from oracle.service.worker import Worker
 from peerlend.deploy import load_params
 from peerlend.devchain import Anvil
@@ -48,7 +48,7 @@ THRESHOLDS = load_params("local")["grade_thresholds"]
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     directory = tmp_path_factory.mktemp("e2e")
-    with Anvil() as node:
+    with Anvil(accounts=40) as node:
         record = deploy(node.url, directory)
         model = model_path(tmp_path_factory.mktemp("model"))
         settings = settings_for(node.url, directory, directory / "oracle.db", model, private_key=ORACLE_KEY)
@@ -169,6 +169,12 @@ def test_cli_score_prints_json_and_pushes(world, monkeypatch):
     assert shown["model_id"] == world["runtime"].scorer.model_id
     assert updates_for(world, dave.address) == []  # no --push: nothing on-chain
 
+    # --push answers an on-chain request: without one there is nothing to push
+    result = CliRunner().invoke(commands.score, ["--address", dave.address, "--push"])
+    assert result.exit_code == 1 and "no pending score request" in result.output
+    assert updates_for(world, dave.address) == []
+
+    request_score(world["w3"], world["record"], dave)
     result = CliRunner().invoke(commands.score, ["--address", dave.address, "--push"])
     assert result.exit_code == 0, result.output
     pushed = json.loads(result.output)
@@ -211,9 +217,11 @@ def test_unscorable_application_waits_for_a_new_one(world):
     assert len(updates_for(world, frank.address)) == 1
 
 
-def test_push_whose_nonce_was_taken_is_dropped_and_pushed_again(world, monkeypatch):
+def test_push_whose_nonce_was_taken_waits_then_is_dropped_and_pushed_again(world, monkeypatch):
     """Crash after persisting a signed push; meanwhile the oracle key's nonce is used by another
-    transaction. The push can never be mined: it is dropped and its requests pushed anew."""
+    transaction. "Nonce used, no receipt" is not taken for "dropped" at once (the node may not
+    serve a mined receipt yet): the push waits RECEIPT_DEADLINE_SECONDS for one of its receipts,
+    then is dropped and its requests pushed anew."""
     grace = dev_account(7)
     apply(world, grace, 10)
     request_score(world["w3"], world["record"], grace)
@@ -234,10 +242,17 @@ def test_push_whose_nonce_was_taken_is_dropped_and_pushed_again(world, monkeypat
         w3.eth.send_transaction({"from": oracle_address, "to": oracle_address, "value": 0})
     )
 
+    monkeypatch.setattr(world["runtime"].settings, "receipt_deadline_seconds", 1.0)
+    pusher = world["worker"].pusher
+    waiting = pusher.reconcile()
+    assert waiting is not None and waiting.status in store.OPEN_PUSH  # nothing decided yet
+    assert world["worker"].run_once()["open_push"] == waiting.id
+    time.sleep(1.1)
     world["worker"].run_once()
     with store.session(world["runtime"].engine) as db:
         rows = db.exec(select(Push).order_by(Push.id.desc())).all()[:2]
     assert [r.status for r in rows] == [store.DONE, store.DROPPED]
+    assert rows[1].id == waiting.id and "no receipt came" in rows[1].error
     assert rows[1].tx_nonce < rows[0].tx_nonce
     assert len(updates_for(world, grace.address)) == 1
 
@@ -366,3 +381,111 @@ def test_repayment_history_from_loanbook_feeds_the_policy(world):
     assert entry["reasons"][0] == REASON_DELINQUENT
     score, grade, *_ = oracle_contract(w3, record).functions.score_of(borrower.address).call()
     assert (score, grade) == (entry["score"], 0)  # the older, better score no longer counts
+
+
+def requests_in_one_block(w3: Web3, record: dict, senders) -> None:
+    """Each of `senders` (an account may appear many times) calls request_score(), all mined in
+    one block."""
+    oracle = oracle_contract(w3, record)
+    w3.provider.make_request("evm_setAutomine", [False])
+    try:
+        hashes = [
+            oracle.functions.request_score().transact({"from": a.address, "gas": 100_000}) for a in senders
+        ]
+    finally:
+        w3.provider.make_request("evm_setAutomine", [True])
+    w3.provider.make_request("evm_mine", [])
+    assert all(w3.eth.wait_for_transaction_receipt(h).status == 1 for h in hashes)
+
+
+def set_cooldown(world, seconds: int) -> None:
+    from peerlend import abi
+
+    address = world["record"]["contracts"]["CreditOracle"]["address"]
+    oracle = world["w3"].eth.contract(address=address, abi=abi.load("CreditOracle"))  # the admin's ABI
+    admin = dev_account(0).address  # the deployer holds DEFAULT_ADMIN_ROLE
+    tx = oracle.functions.set_request_cooldown(seconds).transact({"from": admin})
+    assert world["w3"].eth.wait_for_transaction_receipt(tx).status == 1
+
+
+def test_a_spamming_account_cannot_delay_other_scores(world, monkeypatch):
+    """One pending request per account and a cooldown: a spammer holds one place in the queue
+    and gets one score, whatever it sends."""
+    w3, record, worker = world["w3"], world["record"], world["worker"]
+    spammer, others = dev_account(20), [dev_account(i) for i in range(21, 25)]
+    for i, person in enumerate([spammer, *others]):
+        apply(world, person, 20 + i)
+
+    # The cooldown: a second request within the hour reverts, and only costs its sender gas.
+    request_score(w3, record, spammer)
+    oracle = oracle_contract(w3, record)
+    with pytest.raises(Exception, match="oracle: request cooldown"):
+        oracle.functions.request_score().transact({"from": spammer.address})
+
+    # Worst case, no cooldown at all: 10 more requests before the others' and 10 after them.
+    set_cooldown(world, 0)
+    try:
+        monkeypatch.setattr(world["runtime"].settings, "batch_size", 2)
+        requests_in_one_block(w3, record, [spammer] * 10)
+        requests_in_one_block(w3, record, others)
+        requests_in_one_block(w3, record, [spammer] * 10)
+        latest = oracle.functions.request_nonce(spammer.address).call()
+        assert latest == 21
+
+        first = worker.run_once()
+        assert first["requests_added"] == 25
+        with store.session(world["runtime"].engine) as db:
+            rows = db.exec(select(ScoreRequest).where(ScoreRequest.account == spammer.address)).all()
+            assert watcher.queue_size(db) == len(others) + 1 - 2  # two just pushed, in the first batch
+        open_rows = [r for r in rows if r.status in store.OPEN_REQUEST]
+        assert [r.request_nonce for r in open_rows] == [latest]  # one place in the queue
+        assert {r.status for r in rows if r.request_nonce < latest} == {store.SUPERSEDED}
+
+        # The others fill the first two batches (the spammer moved to the back with its last
+        # request); the spammer's one score comes after.
+        pushes = [first["pushed"].push_id, worker.run_once()["pushed"].push_id]
+        with store.session(world["runtime"].engine) as db:
+            batches = [{e["account"] for e in db.get(Push, p).entries} for p in pushes]
+        assert set().union(*batches) == {p.address for p in others}
+        assert worker.run_once()["pushed"] is not None
+        assert worker.run_once()["pushed"] is None
+    finally:
+        set_cooldown(world, 3_600)
+    for person in others:
+        assert len(updates_for(world, person.address)) == 1
+    assert len(updates_for(world, spammer.address)) == 1  # 21 requests, one answer: the latest
+    assert oracle.functions.pending_request(spammer.address).call() == 0
+    assert oracle.functions.answered_nonce(spammer.address).call() == latest
+    status = world["client"].get(f"/applications/{spammer.address}").json()
+    assert status["status"] == "scored" and status["requests"] == 21
+
+
+def test_the_request_queue_is_bounded(world, monkeypatch):
+    """With MAX_QUEUED requests queued or pushing, the scan stops (whole blocks only) and reads
+    the rest once the queue has room; nothing is lost and nothing is scored twice."""
+    w3, record, worker = world["w3"], world["record"], world["worker"]
+    people = [dev_account(i) for i in range(25, 30)]
+    for i, person in enumerate(people):
+        apply(world, person, 30 + i)
+    monkeypatch.setattr(world["runtime"].settings, "max_queued", 2)
+    for person in people:  # five blocks of one request each
+        request_score(w3, record, person)
+    head = w3.eth.block_number
+
+    engine = world["runtime"].engine
+    assert watcher.scan_requests(world["runtime"].chain, engine) == 2  # the first two blocks
+    assert watcher.scan_requests(world["runtime"].chain, engine) == 0  # full: nothing read
+    with store.session(engine) as db:
+        assert watcher.queue_size(db) == 2
+        cursor = int(store.get_meta(db, watcher.CURSOR))
+        stored = {r.account for r in db.exec(select(ScoreRequest)).all()}
+    assert cursor == head - 3 and not stored & {p.address for p in people[2:]}
+    assert world["client"].get("/health").json()["queued"] == 2
+
+    seen = [worker.run_once()["requests_added"] for _ in range(3)]  # each push makes room
+    assert seen == [0, 2, 1]
+    with store.session(engine) as db:
+        assert int(store.get_meta(db, watcher.CURSOR)) >= head  # every request block read
+    assert worker.run_once()["pushed"] is None
+    for person in people:
+        assert len(updates_for(world, person.address)) == 1

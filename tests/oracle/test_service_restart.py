@@ -61,9 +61,11 @@ def world(tmp_path_factory):
 class Service:
     """One `serve` subprocess with its API on a free port."""
 
-    def __init__(self, world, *, pause_at: str | None = None, keystore: bool = False):
+    def __init__(
+        self, world, *, pause_at: str | None = None, keystore: bool = False, extra: dict | None = None
+    ):
         self.port = free_port()
-        extra = {"PEERLEND_ORACLE_API_PORT": str(self.port)}
+        extra = {**(extra or {}), "PEERLEND_ORACLE_API_PORT": str(self.port)}
         if keystore:
             extra.update(PEERLEND_ORACLE_KEYSTORE=str(world["keystore"]), PEERLEND_ORACLE_PASSWORD=PASSWORD)
         else:
