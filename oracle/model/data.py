@@ -494,7 +494,10 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise ValueError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
-        return pd.read_parquet(path)
+        try:
+            return pd.read_parquet(path)
+        except ImportError as error:  # pandas reads Parquet through pyarrow
+            raise ValueError(f"{path}: cannot read Parquet here ({error}); export the table as CSV") from None
     if suffix in (".csv", ".txt") or path.name.lower().endswith(".csv.gz"):
         return pd.read_csv(path)
     raise ValueError(f"{path}: expected a .csv or .parquet file")

@@ -186,6 +186,20 @@ def test_a_table_loads_in_any_row_order_to_the_same_data(tmp_path):
     assert one.fingerprint == two.fingerprint and one.categorical == ("kind",)
 
 
+def test_an_unreadable_parquet_file_is_a_readable_error(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from oracle.model.data import load_table
+
+    def no_engine(*args, **kwargs):
+        raise ImportError("Unable to find a usable engine")
+
+    monkeypatch.setattr(pd, "read_parquet", no_engine)
+    (tmp_path / "book.parquet").write_bytes(b"PAR1")
+    with pytest.raises(ValueError, match="cannot read Parquet here .*export the table as CSV"):
+        load_table(tmp_path / "book.parquet", "bad")
+
+
 def test_a_parquet_table_loads_like_its_csv(tmp_path):
     pytest.importorskip("pyarrow", reason="pandas reads Parquet through pyarrow")
     import pandas as pd
