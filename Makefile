@@ -21,11 +21,18 @@ setup: $(STAMP_PY) $(STAMP_JS) $(WEB_BUNDLE)
 
 $(STAMP_PY): pyproject.toml requirements.lock
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade "pip==24.3.1"
-	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev]"
+	@echo "== installing the Python packages into $(VENV) (pinned by requirements.lock; about 90 s the first time)"
+	@$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --upgrade "pip==24.3.1"
+	@# one dot per line pip prints (Collecting, Downloading, Installing …): progress without the noise
+	@set -o pipefail; $(VENV)/bin/python -m pip install --disable-pip-version-check --progress-bar off \
+		-c requirements.lock -e ".[dev]" 2>&1 | tee $(VENV)/install.log | while IFS= read -r _; do printf '.'; done \
+		|| { echo; echo "the install failed; the last lines of $(VENV)/install.log:" >&2; tail -n 15 $(VENV)/install.log >&2; exit 1; }
+	@echo
+	@echo "   done: activate with \`source $(VENV)/bin/activate\` to get peerlend, ape and the services on PATH"
 	@touch $@
 
 $(STAMP_JS): package.json package-lock.json
+	@echo "== installing anvil and the web app's packages into node_modules (npm ci, pinned by package-lock.json)"
 	npm ci --no-audit --no-fund --loglevel=error
 	@anvil --version | head -n 1
 	@touch $@

@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from eth_utils import is_address, to_checksum_address
+
 from peerlend import deployments
 from peerlend.settings import LOCAL_CHAIN_IDS
 from peerlend.vocabulary import TERMS_FIELDS
@@ -27,11 +29,13 @@ def load_params(name: str = "local") -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def _resolve(account_ref, test_accounts) -> str:
+def _resolve(role: str, account_ref, test_accounts) -> str:
     """A role is an address, or (on local chains) an index into the test accounts."""
-    if isinstance(account_ref, int):
+    if isinstance(account_ref, int) and test_accounts:
         return test_accounts[account_ref].address
-    return account_ref
+    if not isinstance(account_ref, str) or not is_address(account_ref):
+        raise ValueError(f"role {role}: {account_ref!r} is not an address (fill in the params file)")
+    return to_checksum_address(account_ref)
 
 
 def _abi_hash(contract) -> str:
@@ -58,7 +62,7 @@ def deploy_all(deployer, params: dict[str, Any], *, reuse: bool = True, echo=pri
         previous = None
     test_accounts = accounts.test_accounts if chain_id in LOCAL_CHAIN_IDS else []
     roles = {
-        name: _resolve(ref, test_accounts)
+        name: _resolve(name, ref, test_accounts)
         for name, ref in params["roles"].items()
         if not name.startswith("_")
     }
@@ -79,7 +83,12 @@ def deploy_all(deployer, params: dict[str, Any], *, reuse: bool = True, echo=pri
     tokens = []
     if chain_id in LOCAL_CHAIN_IDS:
         tokens.append(get_or_deploy("TestStablecoin"))
-    tokens += [project.TestStablecoin.at(address) for address in params.get("tokens", [])]
+    for address in params.get("tokens", []):
+        if not isinstance(address, str) or not is_address(address):
+            raise ValueError(f"token {address!r} is not an address (fill in the params file)")
+        if chain.provider.get_code(address) in (b"", "0x", None):
+            raise ValueError(f"token {address} has no contract on chain {chain_id}")
+        tokens.append(project.TestStablecoin.at(to_checksum_address(address)))  # any ERC-20: its ABI suffices
 
     identity = get_or_deploy("IdentityRegistry")
     oracle = get_or_deploy("CreditOracle")

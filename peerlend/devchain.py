@@ -67,6 +67,7 @@ class Anvil:
     port: int = 0
     accounts: int = 20
     balance_eth: int = 100_000
+    chain_id: int = CHAIN_ID  # another id makes anvil pose as that chain (e.g. a testnet's, for deploy tests)
     extra_args: list[str] = field(default_factory=list)
     log_path: Path | None = None
     process: subprocess.Popen | None = None
@@ -87,7 +88,7 @@ class Anvil:
             "--mnemonic", TEST_MNEMONIC,
             "--accounts", str(self.accounts),
             "--balance", str(self.balance_eth),
-            "--chain-id", str(CHAIN_ID),
+            "--chain-id", str(self.chain_id),
             *self.extra_args,
         ]  # fmt: skip
         log = open(self.log_path, "w") if self.log_path else subprocess.DEVNULL  # noqa: SIM115

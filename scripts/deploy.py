@@ -38,7 +38,10 @@ def cli(account_alias, params_name, fresh):
         params = load_params(params_name)
     except FileNotFoundError as error:
         raise click.UsageError(str(error)) from None
-    record = deploy_all(deployer, params, reuse=not fresh, echo=click.echo)
+    try:
+        record = deploy_all(deployer, params, reuse=not fresh, echo=click.echo)
+    except ValueError as error:  # a blank or wrong value in the params file
+        raise click.UsageError(f"{params_name}: {error}") from None
     path = deployments.save(record)
     for name, entry in record["contracts"].items():
         click.echo(f"{name}: {entry['address']}")

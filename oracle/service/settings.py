@@ -29,7 +29,10 @@ class OracleSettings(ChainSettings):
     log_chunk_blocks: int = Field(5_000, ge=1, description="Largest eth_getLogs block range per call.")
 
     # storage and model
-    db_url: str = Field("sqlite:///oracle.db", description="SQLAlchemy URL of the service database.")
+    db_url: str = Field(
+        "sqlite:///.run/oracle.db",
+        description="SQLAlchemy URL of the service database (default .run/oracle.db in the working directory).",
+    )
     model_path: Path | None = Field(None, description="The model artifact (model-<sha12>.json); required.")
     model_id: str | None = Field(
         None, description="Expected model id (0x sha256 of the artifact); any other artifact is refused."
