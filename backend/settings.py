@@ -98,6 +98,10 @@ class Settings(ChainSettings):
     risk_fan_out_window_seconds: int = Field(
         7 * 86_400, ge=1, description="AML one-source: the window in which those first fundings fall."
     )
+    risk_trusted_sources: list[str] = Field(
+        default_factory=list,
+        description="Addresses never treated as a common source (exchange hot wallets, the treasury).",
+    )
     risk_operator_token: str | None = Field(
         None, description="Bearer token required to acknowledge alerts (unset: acknowledgements are refused)."
     )

@@ -14,8 +14,9 @@ Rules (thresholds in `backend.settings.Settings`, `risk_*`):
 - `fan_out`: one source gives at least `risk_fan_out_wallets` wallets their first ever transfer
   of an allow-listed token within `risk_fan_out_window_seconds` (wallet farming, mule accounts).
 
-Platform contracts (LoanBook, LoanNote) and the zero address are never a "source": every
-borrower is paid by LoanBook and every wallet's first tokens may be minted.
+Platform contracts (LoanBook, LoanNote), the zero address and `risk_trusted_sources` are never a
+"source": every borrower is paid by LoanBook, every wallet's first tokens may be minted, and an
+exchange's hot wallet pays borrowers and lenders alike.
 
 Alerts are a function of the database at the indexed block; an alert's id is derived from what
 raised it (the transaction, the note, the source's first transfer), so it is stable from block
@@ -29,6 +30,7 @@ import time
 from bisect import bisect_left
 from collections import defaultdict
 
+from eth_utils import to_checksum_address
 from sqlalchemy import select
 from sqlmodel import Session
 
@@ -88,7 +90,7 @@ def _alert(
 class Facts:
     """What the rules read, loaded once."""
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, trusted: list[str] = ()):
         self.loans = {loan.id: loan for loan in session.scalars(select(Loan))}
         self.notes = {note.id: note for note in session.scalars(select(Note))}
         self.transfers = session.scalars(
@@ -100,7 +102,9 @@ class Facts:
         self.note_transfers = session.scalars(
             select(Event).where(Event.contract == "LoanNote", Event.name == "Transfer").order_by(Event.id)
         ).all()
-        self.platform = {ZERO} | set(
+        # Never a "source": the zero address (mints), the book and the note contract, and the
+        # addresses the operator trusts (exchange hot wallets pay borrowers and lenders alike).
+        self.platform = {ZERO, *(to_checksum_address(a) for a in trusted)} | set(
             session.scalars(
                 select(Event.address).where(Event.contract.in_(("LoanBook", "LoanNote"))).distinct()
             )
@@ -277,7 +281,7 @@ def fan_out(facts: Facts, wallets_needed: int, window: int) -> list[dict]:
 
 def alerts(session: Session, settings) -> list[dict]:
     """Every alert at the indexed block, newest first, each with its acknowledgement (or None)."""
-    facts = Facts(session)
+    facts = Facts(session, settings.risk_trusted_sources)
     found = [
         *large_transfers(facts, settings.risk_large_amount),
         *in_and_out(facts, settings.risk_in_out_window_seconds),

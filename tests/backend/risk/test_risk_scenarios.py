@@ -245,6 +245,13 @@ def test_each_aml_rule_fires_with_its_evidence(book):
     named = {account for alert in alerts for account in alert["accounts"]}
     assert not named & normal_accounts(book)
 
+    # An operator who trusts S (say, an exchange's hot wallet) sees no common-source alert.
+    settings, engine = book["snap"]["end"]
+    trusting = settings.model_copy(update={"risk_trusted_sources": [p["S"].lower()]})
+    with TestClient(create_app(trusting, engine=engine)) as client:
+        found = client.get("/risk/alerts", params={"rule": "self_funding", "status": "all"}).json()["items"]
+    assert [a["loan_id"] for a in found] == [book["loans"]["D"]]
+
 
 def test_default_drift_vintage_and_roll_at_the_end(book):
     p = book["people"]
