@@ -6,6 +6,7 @@ indexed block; the book's risk views are computed once per indexed block and cac
 
 from __future__ import annotations
 
+import hmac
 import threading
 from dataclasses import asdict
 from typing import Annotated, Literal
@@ -297,7 +298,7 @@ def ack_alert(
     token = _settings(request).risk_operator_token
     if not token:
         raise HTTPException(403, "acknowledgements are disabled: set PEERLEND_RISK_OPERATOR_TOKEN")
-    if authorization != f"Bearer {token}":
+    if not hmac.compare_digest((authorization or "").encode(), f"Bearer {token}".encode()):
         raise HTTPException(401, "a valid 'Authorization: Bearer <operator token>' header is required")
     for alert in _alerts(request, session, point):
         if alert["id"] == alert_id:
