@@ -104,3 +104,26 @@ def test_connection_help_printed_by_make_demo(platform):
     assert f"RPC URL       {platform.anvil.url}" in out
     assert f"chain id      {CHAIN_ID}" in out
     assert platform.account(7) in out  # the demo's lender, to import
+
+
+def test_operator_console_only_for_roles_and_blocklist(platform, pages):
+    """No role: no Operator link and the console says so. The risk officer blocks an account and
+    lifts the block again; the chain agrees each time."""
+    nobody = pages(13)
+    nobody.goto("operator")
+    expect(nobody.page.get_by_test_id("no-role")).to_be_visible()
+    expect(nobody.page.get_by_test_id("nav-operator")).to_have_count(0)
+
+    registry = platform.contract("IdentityRegistry")
+    target = platform.account(13)
+    risk = pages(1)
+    risk.goto("operator")
+    expect(risk.page.get_by_test_id("nav-operator")).to_be_visible()
+    risk.page.get_by_test_id("block-address").fill(target)
+    risk.page.get_by_test_id("block").click()
+    expect(risk.page.locator("[data-testid=tx].tx-ok")).to_have_count(1, timeout=30_000)
+    assert registry.functions.is_blocked(target).call()
+    risk.page.get_by_test_id("block-address").fill(target)
+    risk.page.get_by_test_id("unblock").click()
+    expect(risk.page.locator("[data-testid=tx].tx-ok")).to_have_count(2, timeout=30_000)
+    assert not registry.functions.is_blocked(target).call()

@@ -184,6 +184,7 @@ export async function runTx(label, send) {
   const line = h("div", { class: "tx tx-wait", testid: "tx" }, h("b", {}, label), " ", h("span", {}, t("Waiting for the wallet…")));
   const log = document.getElementById("txlog");
   log.prepend(line);
+  for (const old of [...log.children].slice(6)) old.remove(); // the newest six stay
   const text = line.querySelector("span");
   try {
     const tx = await send();
@@ -194,13 +195,13 @@ export async function runTx(label, send) {
     line.className = "tx tx-ok";
     line.dataset.block = receipt.blockNumber;
     text.textContent = t("Confirmed in block {block}", { block: receipt.blockNumber });
-    setTimeout(() => line.remove(), 15000);
+    line.append(h("button", { class: "link", "aria-label": "close", onclick: () => line.remove() }, "×"));
     return receipt;
   } catch (error) {
     const reason = revertReason(error);
     line.className = "tx tx-error";
     text.textContent = t("Refused: {reason}", { reason });
-    line.append(h("button", { class: "link", onclick: () => line.remove() }, "×"));
+    line.append(h("button", { class: "link", "aria-label": "close", onclick: () => line.remove() }, "×"));
     const wrapped = new Error(reason);
     wrapped.shown = true;
     throw wrapped;
