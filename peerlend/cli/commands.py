@@ -373,12 +373,6 @@ def status(session, loan_id):
                 f"{line}; funding closed {when(loan.funding_deadline, now)}: `peerlend expire {loan_id}`"
             )
     elif state is LoanStatus.FUNDED:
-        terms = session.book.functions.loan_terms(loan_id).call()
-        if hasattr(terms, "disburse_seconds"):  # a deadline after review, else the loan expires
-            deadline = loan.review_ends_at + terms.disburse_seconds
-            click.echo(
-                f"  must be disbursed by {when(deadline, now)}, or it expires and its notes are refunded"
-            )
         if now < loan.review_ends_at:
             click.echo(
                 f"  fully funded; in review until {when(loan.review_ends_at, now)}, "
@@ -388,6 +382,12 @@ def status(session, loan_id):
             click.echo(
                 f"  fully funded; review ended {when(loan.review_ends_at, now)}: ready to disburse "
                 f"(`peerlend disburse {loan_id}`)"
+            )
+        terms = session.book.functions.loan_terms(loan_id).call()
+        if hasattr(terms, "disburse_seconds"):  # a deadline after review, else the loan expires
+            deadline = loan.review_ends_at + terms.disburse_seconds
+            click.echo(
+                f"  must be disbursed by {when(deadline, now)}, or it expires and its notes are refunded"
             )
     elif state.refunds_notes:
         click.echo(
