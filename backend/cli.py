@@ -68,7 +68,19 @@ def serve(host: str | None, port: int | None, no_indexer: bool) -> None:
 
     settings = get_settings()
     app = create_app(settings, run_indexer=not no_indexer)
-    uvicorn.run(app, host=host or settings.api_host, port=port or settings.api_port, log_level="info")
+    # One process: the indexer thread and the response cache live in it, and on two cores a
+    # second worker measured slower (bench/README.md). uvloop and httptools: the C event loop
+    # and HTTP parser; no access log by default (PEERLEND_API_ACCESS_LOG=1 turns it on).
+    uvicorn.run(
+        app,
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_level="info",
+        loop="uvloop",
+        http="httptools",
+        access_log=settings.api_access_log,
+        backlog=4096,
+    )
 
 
 @main.command()

@@ -49,6 +49,14 @@ class Settings(ChainSettings):
     max_backoff: float = Field(30.0, gt=0, description="Ceiling of the exponential backoff after RPC errors.")
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    api_block_poll: float = Field(
+        0.25,
+        gt=0,
+        description="Seconds between the API's checks for a newly indexed block (another process indexes).",
+    )
+    api_access_log: bool = Field(
+        False, description="uvicorn's per-request access log (costs ~30% of throughput)."
+    )
 
     # Risk operations (backend/risk, docs/risk_operations.md). Amount thresholds are in token
     # base units, per token address; a token without an entry is not checked by that rule.

@@ -7,11 +7,14 @@ import logging
 import threading
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from backend.api.cache import IndexedBlock, ResponseCache
+from backend.api.docs import mount_docs
 from backend.api.routes import (
     accounts,
     calculator,
@@ -23,7 +26,10 @@ from backend.api.routes import (
     reconcile,
     risk,
     stats,
+    stream,
+    tokens,
 )
+from backend.api.schemas import Ping
 from backend.db.session import migrate
 from backend.indexer.sync import Indexer
 from backend.risk.monitor import Monitor
@@ -31,6 +37,22 @@ from backend.settings import Settings, get_settings
 from peerlend.db import make_engine
 
 log = logging.getLogger("peerlend.api")
+
+# Answers that are a function of the indexed block (cached per block, with ETags) ...
+CACHED = (
+    "/loans",
+    "/notes",
+    "/accounts",
+    "/events",
+    "/stats",
+    "/tokens",
+    "/calculator",
+    "/openapi.json",
+    "/docs",
+)
+# ... except the live stream.
+NOT_CACHED = ("/events/stream",)
+NOT_CACHED_ASSETS = ("/events/stream", "/docs/assets")
 
 
 def _message(error: dict) -> str:
@@ -56,7 +78,8 @@ class InFlightLimit:
         self._semaphore: asyncio.Semaphore | None = None
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
+        # Streams stay open and hold no connection between pushes: they do not count.
+        if scope["type"] != "http" or scope["path"].startswith(NOT_CACHED):
             await self.app(scope, receive, send)
             return
         if self._semaphore is None:
@@ -79,12 +102,16 @@ def create_app(settings: Settings | None = None, *, engine=None, run_indexer: bo
     settings = settings or get_settings()
     engine = engine or make_engine(settings.database_url)
 
+    block = IndexedBlock(engine, poll=settings.api_block_poll)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        migrate(engine)
+        await anyio.to_thread.run_sync(migrate, engine)
+        await block.start()
         thread = None
         if run_indexer:
             indexer = Indexer(settings, engine)
+            indexer.on_commit = block.notify
             app.state.indexer = indexer
             thread = threading.Thread(
                 target=indexer.run,
@@ -100,11 +127,12 @@ def create_app(settings: Settings | None = None, *, engine=None, run_indexer: bo
         try:
             yield
         finally:
+            await block.stop()
             if thread is not None:
                 app.state.indexer.stop()
                 app.state.risk_monitor.stop()
-                thread.join(timeout=10)
-                monitor_thread.join(timeout=10)
+                await anyio.to_thread.run_sync(thread.join, 10)
+                await anyio.to_thread.run_sync(monitor_thread.join, 10)
 
     app = FastAPI(
         title="Peerlend indexer API",
@@ -115,13 +143,18 @@ def create_app(settings: Settings | None = None, *, engine=None, run_indexer: bo
             "indexed block."
         ),
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.indexer = None
     app.state.risk_monitor = None
+    app.state.block = block
     # One connection is the indexer's when it runs in this process.
     app.add_middleware(InFlightLimit, limit=max(1, pool_capacity(engine) - (1 if run_indexer else 0)))
+    # Outermost: a cached answer is sent before anything else runs.
+    app.add_middleware(ResponseCache, block=block, prefixes=CACHED, exclude=NOT_CACHED_ASSETS)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):
@@ -139,8 +172,29 @@ def create_app(settings: Settings | None = None, *, engine=None, run_indexer: bo
         log.exception("unhandled error on %s", request.url.path)
         return JSONResponse(status_code=500, content={"detail": f"internal error: {type(exc).__name__}"})
 
-    for module in (health, loans, notes, accounts, calendar, events, calculator, stats, reconcile, risk):
+    for module in (
+        health,
+        loans,
+        notes,
+        accounts,
+        calendar,
+        events,
+        stream,
+        calculator,
+        stats,
+        tokens,
+        reconcile,
+        risk,
+    ):
         app.include_router(module.router)
+    mount_docs(app)
+
+    @app.get(
+        "/ping", response_model=Ping, tags=["health"], summary="A constant answer: the framework's own cost"
+    )
+    async def ping() -> dict:
+        return {"ok": True}
+
     # The web app at `/` (same origin as the API); imported here so the API alone stays importable.
     from backend.web import mount
 

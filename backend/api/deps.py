@@ -11,6 +11,7 @@ from fastapi import Depends, HTTPException, Query, Request
 from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
 from sqlmodel import Session
 
+from backend.api.cache import read_marker, record_block
 from backend.core.views import AsOf, as_of
 from backend.core.vocabulary import LoanGrade, LoanStatus, Method, parse
 from peerlend.db import snapshot_reads
@@ -19,12 +20,14 @@ from peerlend.db import snapshot_reads
 def get_session(request: Request) -> Iterator[Session]:
     """One transaction, and so one snapshot of the database, per request: an indexer commit
     mid-request cannot mix two indexed blocks in one answer. Reads (GET, HEAD) take a snapshot
-    without waiting for the indexer; the few writes (acknowledgements) take the write lock."""
+    without waiting for the indexer; the few writes (acknowledgements) take the write lock. The
+    indexed block this snapshot shows is recorded for the response cache."""
     engine = request.app.state.engine
     reads_only = request.method in ("GET", "HEAD")
     with Session(snapshot_reads(engine) if reads_only else engine, expire_on_commit=False) as session:
         if engine.dialect.name == "postgresql":
             session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        record_block(request.scope, read_marker(session))
         yield session
 
 

@@ -43,6 +43,8 @@ class LoanSummary(BaseModel):
     id: int
     borrower: str
     token: str
+    token_symbol: str | None = Field(description="The token's symbol (see /tokens for decimals)")
+    token_decimals: int | None = Field(description="Amounts are base units: divide by 10^token_decimals")
     grade: int
     grade_letter: str | None
     score: int
@@ -289,3 +291,178 @@ class ReconcileReport(BaseModel):
     calls: int = Field(description="eth_calls made")
     rpc_requests: int = Field(description="JSON-RPC batch requests they were sent in")
     mismatches: list[MismatchOut]
+
+
+# ---------------------------------------------------------------------------
+# Accounts
+# ---------------------------------------------------------------------------
+
+ByToken = dict[str, Amount]
+
+
+class Kyc(BaseModel):
+    verified: bool = Field(description="Attested and not expired at as_of")
+    identity_hash: str | None
+    expires_at: int | None
+    attested_at: int | None
+    revoked_at: int | None
+    blocked: bool
+    blocked_changed_at: int | None
+
+
+class AsBorrower(BaseModel):
+    loans: list[LoanSummary]
+    borrowed: ByToken = Field(description="Principal of disbursed loans, per token")
+    principal_outstanding: ByToken = Field(description="Active loans, and defaulted ones until recovered")
+    exposure: ByToken = Field(description="The contract's exposure(account, token)")
+    payoff: ByToken = Field(description="What repay_in_full would take now, all loans")
+    past_due: ByToken
+    scores: list[ScoreOut]
+
+
+class AsLender(BaseModel):
+    notes: list[NoteOut] = Field(description="Notes owned now (bought ones included)")
+    funded_notes: list[int] = Field(description="Ids of the notes this account funded")
+    invested: ByToken = Field(description="Every note it funded, refunded ones included")
+    lent: ByToken = Field(description="Notes of loans that were disbursed")
+    principal_outstanding: ByToken = Field(description="Pro rata share of owned notes' unpaid principal")
+    received: ByToken = Field(description="Claims paid to it")
+    refunded: ByToken
+    claimable: ByToken
+    realised_return: ByToken
+
+
+class AccountOut(BaseModel):
+    address: str
+    as_of: AsOf
+    kyc: Kyc
+    borrower: AsBorrower
+    lender: AsLender
+    event_count: int
+    is_known: bool
+    roles: list[Literal["borrower", "lender"]]
+
+
+# ---------------------------------------------------------------------------
+# Stats
+# ---------------------------------------------------------------------------
+
+Statuses = dict[Literal["OPEN", "FUNDED", "ACTIVE", "REPAID", "DEFAULTED", "CANCELLED", "EXPIRED"], int]
+
+
+class CountAmount(BaseModel):
+    count: int
+    principal: Amount
+
+
+class Bucket(BaseModel):
+    loans: int
+    past_due: Amount
+    principal_outstanding: Amount
+    rate: float | None = Field(description="Bucket outstanding / all outstanding")
+
+
+class Overdue(BaseModel):
+    buckets: dict[Literal["1-30", "31-90", "90+"], Bucket]
+    loans: int
+    past_due: Amount
+    principal_outstanding: Amount
+    rate: float | None
+
+
+class DefaultStats(BaseModel):
+    count: int
+    principal: Amount = Field(description="Principal outstanding at default")
+    rate: float | None = Field(description="By amount: principal at default / disbursed principal")
+    rate_by_count: float | None
+
+
+class ReserveStats(BaseModel):
+    balance: Amount
+    deposits: Amount
+    fees_in: Amount
+    cover_paid: Amount
+    recovered: Amount
+
+
+class FeeStats(BaseModel):
+    collected: Amount
+    to_treasury: Amount
+    to_reserve: Amount
+    withdrawn: Amount
+    balance: Amount
+
+
+class Repaid(BaseModel):
+    principal: Amount
+    interest: Amount
+    penalty: Amount
+    recovered: Amount
+
+
+class GradeStats(BaseModel):
+    grade: int
+    grade_letter: str | None
+    requested: int
+    disbursed: int
+    volume: Amount
+    principal_outstanding: Amount
+    defaulted: int
+    default_rate: float | None
+    average_apr_bps: float
+
+
+class MonthStats(BaseModel):
+    month: str | None = Field(description="YYYY-MM (UTC)")
+    requested: int
+    requested_principal: Amount
+    disbursed: int
+    volume: Amount
+    repaid_amount: Amount
+    defaulted: int
+    defaulted_principal: Amount
+
+
+class TokenStats(BaseModel):
+    token: str
+    symbol: str | None = Field(description="The token's ERC-20 symbol, read from the chain once")
+    decimals: int | None = Field(description="Its decimals: amounts are base units, divide by 10^decimals")
+    volume: CountAmount
+    requested: CountAmount
+    principal_outstanding: Amount
+    active_loans: int
+    loans_by_status: Statuses
+    borrowers: int
+    lenders: int
+    repaid: Repaid
+    overdue: Overdue
+    default: DefaultStats
+    reserve: ReserveStats
+    fees: FeeStats
+    escrow_held: Amount
+    by_grade: list[GradeStats]
+    by_month: list[MonthStats]
+
+
+class StatsOut(BaseModel):
+    as_of: AsOf
+    borrowers: int
+    lenders: int
+    noteholders: int
+    loans: int
+    loans_by_status: Statuses
+    overdue_loans: dict[Literal["1-30", "31-90", "90+"], int]
+    default_rate_by_count: float | None
+    tokens: list[TokenStats]
+
+
+class TokenOut(BaseModel):
+    address: str
+    symbol: str
+    name: str
+    decimals: int = Field(description="Amounts are base units: divide by 10^decimals to show them")
+    allowed: bool = Field(description="Accepted by the book for new loans")
+
+
+class Ping(BaseModel):
+    ok: bool

@@ -23,18 +23,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from backend.core.views import (
-    DISBURSED,
-    GRADE_LETTERS,
-    STATUSES,
-    days_past_due,
-    due_now,
-    effective_status,
-    past_due,
-    principal_outstanding,
-    unrecovered,
-)  # fmt: skip
-from backend.db.models import Loan, Note, Repayment, Token
+from backend.core.views import DISBURSED, GRADE_LETTERS, STATUSES
+from backend.db.models import Loan, Note, Repayment, Token, TokenInfo
 
 BUCKETS = (("1-30", 1, 30), ("31-90", 31, 90), ("90+", 91, None))
 
@@ -56,24 +46,30 @@ def _bucket(days: int) -> str | None:
     return None
 
 
-def token_stats(
-    loans: list[Loan], notes: list[Note], repayments: list[Repayment], token: Token | None, now: int
-) -> dict:
+LOAN_COLUMNS = (
+    Loan.id, Loan.borrower, Loan.token, Loan.grade, Loan.principal, Loan.apr_bps, Loan.status, Loan.status_now,
+    Loan.outstanding, Loan.past_due_now, Loan.days_past_due, Loan.default_principal, Loan.principal_paid,
+    Loan.interest_paid, Loan.penalty_paid, Loan.recovered, Loan.requested_at, Loan.disbursed_at, Loan.closed_at,
+)  # fmt: skip
+
+
+def token_stats(loans: list, notes: list, repayments: list, token: Token | None) -> dict:
+    """One token's figures from the loans' materialised columns (`derive.refresh`): `status_now`
+    (as served), `outstanding`, `past_due_now`, `days_past_due`."""
     disbursed = [loan for loan in loans if loan.status in DISBURSED]
     active = [loan for loan in loans if loan.status == "ACTIVE"]
     defaulted = [loan for loan in loans if loan.status == "DEFAULTED"]
-    owing = [loan for loan in loans if loan.status == "ACTIVE" or unrecovered(loan)]
-    outstanding = sum(principal_outstanding(loan) for loan in owing)
+    owing = [loan for loan in loans if loan.outstanding]
+    outstanding = sum(loan.outstanding for loan in owing)
     volume = sum(loan.principal for loan in disbursed)
 
     buckets = {name: {"loans": 0, "past_due": 0, "principal_outstanding": 0} for name, _, _ in BUCKETS}
     for loan in owing:
-        due = due_now(loan, now)
-        name = _bucket(days_past_due(loan, now, due))
+        name = _bucket(loan.days_past_due)
         if name is not None:
             buckets[name]["loans"] += 1
-            buckets[name]["past_due"] += past_due(loan, due)
-            buckets[name]["principal_outstanding"] += principal_outstanding(loan)
+            buckets[name]["past_due"] += loan.past_due_now
+            buckets[name]["principal_outstanding"] += loan.outstanding
     overdue_principal = sum(b["principal_outstanding"] for b in buckets.values())
     overdue = {
         "buckets": {
@@ -93,7 +89,7 @@ def token_stats(
     defaulted_principal = sum(loan.default_principal for loan in defaulted)
     by_status = dict.fromkeys(STATUSES, 0)
     for loan in loans:
-        by_status[effective_status(loan, now)] += 1
+        by_status[loan.status_now] += 1
 
     by_grade = []
     for grade in sorted({loan.grade for loan in loans}):
@@ -108,7 +104,7 @@ def token_stats(
                 "requested": len(rows),
                 "disbursed": len(rows_disbursed),
                 "volume": str(grade_volume),
-                "principal_outstanding": str(sum(principal_outstanding(loan) for loan in rows)),
+                "principal_outstanding": str(sum(loan.outstanding for loan in rows)),
                 "defaulted": len(rows_defaulted),
                 "default_rate": _ratio(sum(loan.default_principal for loan in rows_defaulted), grade_volume),
                 "average_apr_bps": round(sum(loan.apr_bps for loan in rows) / len(rows), 2),
@@ -128,8 +124,8 @@ def token_stats(
         if loan.status == "DEFAULTED":
             months[_month(loan.closed_at)]["defaulted"] += 1
             months[_month(loan.closed_at)]["defaulted_principal"] += loan.default_principal
-    for row in repayments:
-        months[_month(row.timestamp)]["repaid_amount"] += row.amount
+    for timestamp, amount in repayments:
+        months[_month(timestamp)]["repaid_amount"] += amount
     by_month = [
         {
             "month": month,
@@ -149,7 +145,7 @@ def token_stats(
         "active_loans": len(active),
         "loans_by_status": by_status,
         "borrowers": len({loan.borrower for loan in loans}),
-        "lenders": len({note.lender for note in notes}),
+        "lenders": len({lender for lender, _ in notes}),
         "repaid": {
             "principal": str(sum(loan.principal_paid for loan in loans)),
             "interest": str(sum(loan.interest_paid for loan in loans)),
@@ -183,46 +179,65 @@ def token_stats(
     }
 
 
-def stats(session: Session, now: int, token_filter: str | None = None) -> dict:
-    loans = session.scalars(select(Loan).order_by(Loan.id)).all()
-    notes = session.scalars(select(Note)).all()
-    repayments = session.scalars(select(Repayment)).all()
+def token_entry(address: str, info: dict[str, TokenInfo], figures: dict) -> dict:
+    meta = info.get(address)
+    return {
+        "token": address,
+        "symbol": meta.symbol if meta else None,
+        "decimals": meta.decimals if meta else None,
+        **figures,
+    }
+
+
+def stats(session: Session) -> dict:
+    """The whole disclosure, every token, from the materialised loan columns (Core rows, no ORM
+    objects): what `derive.refresh` snapshots once per indexed batch."""
+    loans = session.execute(select(*LOAN_COLUMNS).order_by(Loan.id)).all()
+    notes = session.execute(
+        select(Note.lender, Note.owner, Loan.token).join(Loan, Loan.id == Note.loan_id)
+    ).all()
+    repayments = session.execute(
+        select(Loan.token, Repayment.timestamp, Repayment.amount).join(Loan, Loan.id == Repayment.loan_id)
+    ).all()
     tokens = {row.address: row for row in session.scalars(select(Token))}
-    loan_token = {loan.id: loan.token for loan in loans}
+    info = {row.address: row for row in session.scalars(select(TokenInfo))}
     addresses = sorted(set(tokens) | {loan.token for loan in loans})
-    if token_filter is not None:
-        addresses = [token_filter]
     per_token = []
     for address in addresses:
-        token_loans = [loan for loan in loans if loan.token == address]
         per_token.append(
-            {
-                "token": address,
-                **token_stats(
-                    token_loans,
-                    [note for note in notes if loan_token.get(note.loan_id) == address],
-                    [row for row in repayments if loan_token.get(row.loan_id) == address],
+            token_entry(
+                address,
+                info,
+                token_stats(
+                    [loan for loan in loans if loan.token == address],
+                    [(lender, owner) for lender, owner, token in notes if token == address],
+                    [(timestamp, amount) for token, timestamp, amount in repayments if token == address],
                     tokens.get(address),
-                    now,
                 ),
-            }
+            )
         )
     by_status = dict.fromkeys(STATUSES, 0)
     overdue = {name: 0 for name, _, _ in BUCKETS}
     for loan in loans:
-        by_status[effective_status(loan, now)] += 1
-        bucket = _bucket(days_past_due(loan, now))
+        by_status[loan.status_now] += 1
+        bucket = _bucket(loan.days_past_due) if loan.outstanding else None
         if bucket is not None:
             overdue[bucket] += 1
     disbursed = sum(by_status[status] for status in DISBURSED)
     # Counts are comparable across tokens; amounts are only given per token, under "tokens".
     return {
         "borrowers": len({loan.borrower for loan in loans}),
-        "lenders": len({note.lender for note in notes}),
-        "noteholders": len({note.owner for note in notes if note.owner is not None}),
+        "lenders": len({lender for lender, _, _ in notes}),
+        "noteholders": len({owner for _, owner, _ in notes if owner is not None}),
         "loans": len(loans),
         "loans_by_status": by_status,
         "overdue_loans": overdue,
         "default_rate_by_count": _ratio(by_status["DEFAULTED"], disbursed),
         "tokens": per_token,
     }
+
+
+def for_token(body: dict, token: str, info: dict[str, TokenInfo]) -> dict:
+    """The snapshot restricted to one token (a token without loans gets zeros)."""
+    entries = [entry for entry in body["tokens"] if entry["token"] == token]
+    return {**body, "tokens": entries or [token_entry(token, info, token_stats([], [], [], None))]}

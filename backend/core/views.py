@@ -117,13 +117,17 @@ def s(value: int | None) -> str | None:
     return None if value is None else str(value)
 
 
-def loan_summary(loan: Loan, now: int) -> dict:
-    due = due_now(loan, now)
+def loan_summary(loan: Loan, now: int, info: dict | None = None, due: loanmath.Due | None = None) -> dict:
+    """The loan as lists show it, at block time `now` (`info`: TokenInfo rows by address)."""
+    due = due or due_now(loan, now)
     status = effective_status(loan, now)
+    token = (info or {}).get(loan.token)
     return {
         "id": loan.id,
         "borrower": loan.borrower,
         "token": loan.token,
+        "token_symbol": token.symbol if token else None,
+        "token_decimals": token.decimals if token else None,
         "grade": loan.grade,
         "grade_letter": GRADE_LETTERS.get(loan.grade),
         "score": loan.score,
@@ -215,7 +219,7 @@ def schedule_rows(loan: Loan, now: int) -> list[dict]:
 
 def loan_detail(session: Session, loan: Loan, now: int) -> dict:
     due = due_now(loan, now)
-    detail = loan_summary(loan, now)
+    detail = dict(loan.summary) if loan.summary else loan_summary(loan, now)
     detail.update(
         {
             "status_recorded": loan.status,

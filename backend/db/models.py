@@ -51,6 +51,10 @@ class SyncState(BackendModel, table=True):
     last_block_hash: str | None = None
     last_block_timestamp: int = Big()
     head_block: int = Big(description="Chain head at the last poll")
+    reorgs: int = Field(default=0, description="Rollbacks so far (the API's event stream announces each)")
+    last_reorg_block: int | None = Field(
+        default=None, sa_type=BigInteger, description="Ancestor of the last one"
+    )
 
 
 class Block(BackendModel, table=True):
@@ -169,6 +173,13 @@ class Loan(BackendModel, table=True):
     disbursed_at: int | None = Field(default=None, sa_type=BigInteger)
     closed_at: int | None = Field(default=None, sa_type=BigInteger)
     last_payment_at: int | None = Field(default=None, sa_type=BigInteger)
+    # As of the last indexed block, written in the transaction that indexed it (backend/core/derive.py):
+    # what the API serves, so a request reads it instead of recomputing loan math.
+    status_now: str = Field(default="OPEN", index=True, description="Status as served (EXPIRED by deadline)")
+    outstanding: int = U256(description="principal_outstanding as served (defaulted: until recovered)")
+    past_due_now: int = U256()
+    days_past_due: int = 0
+    summary: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 class Note(BackendModel, table=True):
@@ -273,4 +284,35 @@ class Token(BackendModel, table=True):
     reserve_recovered: int = U256()
 
 
-DERIVED_TABLES = (Loan, Note, Repayment, Claim, Score, Identity, Token)
+class Account(BackendModel, table=True):
+    """Per account and token, its totals as borrower and as lender, as of the last indexed block
+    (written with the batch that changed them; backend/core/derive.py)."""
+
+    __tablename__ = "account"
+
+    address: str = Field(primary_key=True)
+    totals: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Snapshot(BackendModel, table=True):
+    """Responses that aggregate the whole book (`/stats`), computed once per indexed batch."""
+
+    __tablename__ = "snapshot"
+
+    name: str = Field(primary_key=True)
+    block: int = Big()
+    body: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class TokenInfo(BackendModel, table=True):
+    """Each token's symbol and decimals, read from the chain once (kept across replays)."""
+
+    __tablename__ = "token_info"
+
+    address: str = Field(primary_key=True)
+    symbol: str
+    name: str
+    decimals: int
+
+
+DERIVED_TABLES = (Loan, Note, Repayment, Claim, Score, Identity, Token, Account, Snapshot)

@@ -20,14 +20,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+from eth_abi import decode as abi_decode
 from sqlalchemy import delete, func, insert, select
 from sqlmodel import Session
 
-from backend.db.models import Block, Event, EventAccount, Note, SyncState
+from backend.core import derive
+from backend.db.models import Block, Event, EventAccount, Note, Snapshot, SyncState, TokenInfo
 from backend.indexer.apply import apply_event, get, replay, reset_cache
 from backend.indexer.decode import Decoder
 from backend.settings import Settings
@@ -36,6 +39,9 @@ from peerlend.retry import Backoff, Stopped, retry_forever
 from peerlend.rpc import Rpc, RpcError
 
 log = logging.getLogger("peerlend.indexer")
+
+# ERC-20 symbol(), name(), decimals() selectors.
+ERC20_METADATA = ("0x95d89b41", "0x06fdde03", "0x313ce567")
 
 
 class ReorgDetected(RuntimeError):
@@ -77,6 +83,7 @@ class Indexer:
         self.confirmations = 0
         self.status = Status(batch_blocks=self.batch_blocks)
         self._stop = threading.Event()
+        self.on_commit: Callable[[], None] | None = None
 
     # ------------------------------------------------------------------
     # Setup
@@ -134,6 +141,12 @@ class Indexer:
             state = session.get(SyncState, deployment.chain_id)
             if self._check_reorg(session, state):
                 session.commit()
+                self._committed()
+            if state.last_block >= state.start_block and session.get(Snapshot, "stats") is None:
+                # Indexed by a release before the served state was materialised: compute it all.
+                derive.refresh(session, state.last_block, state.last_block_timestamp)
+                session.commit()
+                self._committed()
             if state.head_block != head:
                 state.head_block = head
                 session.commit()
@@ -148,6 +161,7 @@ class Indexer:
                     log.warning("%s", exc)
                     if self._check_reorg(session, state, suspect_cursor=exc.suspect_cursor):
                         session.commit()
+                        self._committed()
                     return False
                 batches += 1
                 if self.settings.sync_throttle:
@@ -249,11 +263,21 @@ class Indexer:
             with session.no_autoflush:
                 for row in rows:
                     apply_event(session, SimpleNamespace(**row))
+        self._read_token_info(session, decoded, end)
+        # What the API serves at this block, in the same transaction (backend/core/derive.py).
+        derive.refresh(
+            session,
+            end,
+            headers[end]["timestamp"],
+            loan_ids={row["loan_id"] for row in rows if row["loan_id"] is not None},
+            accounts={address for item in decoded for address in item.accounts},
+        )
         state.last_block = end
         state.last_block_hash = headers[end]["hash"]
         state.last_block_timestamp = headers[end]["timestamp"]
         session.exec(delete(Block).where(Block.number < end - self.settings.keep_block_hashes))
         session.commit()
+        self._committed()
         self.status.batches += 1
         self.status.events += len(rows)
         self.status.last_block = end
@@ -279,6 +303,41 @@ class Indexer:
                     loan_id = note.loan_id if note is not None else None
             out.append((loan_id, note_id))
         return out
+
+    def _committed(self) -> None:
+        """Tells the in-process API (serve) that the database moved: it refreshes its view of the
+        indexed block at once and pushes the new events to its stream."""
+        if self.on_commit is not None:
+            try:
+                self.on_commit()
+            except Exception:  # noqa: BLE001  (a listener must never stop indexing)
+                log.exception("on_commit listener failed")
+
+    def _read_token_info(self, session: Session, decoded, block: int) -> None:
+        """Symbol, name and decimals of tokens first seen in this batch, read from the chain once."""
+        tokens = {
+            item.args["token"]
+            for item in decoded
+            if item.contract == "LoanBook" and isinstance(item.args.get("token"), str)
+        }
+        known = (
+            set(session.scalars(select(TokenInfo.address).where(TokenInfo.address.in_(tokens))))
+            if tokens
+            else set()
+        )
+        for token in sorted(tokens - known):
+            calls = [
+                ("eth_call", [{"to": token, "data": selector}, hex(block)]) for selector in ERC20_METADATA
+            ]
+            results = self.rpc.batch(calls, raise_errors=False)
+            if any(isinstance(result, Exception) or not result or result == "0x" for result in results):
+                log.warning(
+                    "token %s: no ERC-20 symbol/name/decimals; its amounts are served without them", token
+                )
+                continue
+            symbol, name = (abi_decode(["string"], bytes.fromhex(r[2:]))[0] for r in results[:2])
+            decimals = int(results[2], 16)
+            session.add(TokenInfo(address=token, symbol=symbol, name=name, decimals=decimals))
 
     # ------------------------------------------------------------------
     # Reorgs
@@ -331,6 +390,9 @@ class Indexer:
         state.last_block_hash = ancestor.hash if ancestor is not None else None
         state.last_block_timestamp = ancestor.timestamp if ancestor is not None else 0
         replayed = replay(session)
+        derive.refresh(session, keep, state.last_block_timestamp)
+        state.reorgs += 1
+        state.last_reorg_block = keep
         self.status.reorgs += 1
         self.status.last_reorg = {
             "from_block": old,

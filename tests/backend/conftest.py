@@ -205,6 +205,9 @@ def dump(engine, skip: tuple[str, ...] = ()) -> dict[str, list]:
                 data = dict(row._mapping)
                 if table.name == "event":
                     data.pop("id")
+                if table.name == "sync_state":  # this database's reorg history, not chain content
+                    data.pop("reorgs")
+                    data.pop("last_reorg_block")
                 if "event_id" in data:
                     data["event_id"] = ids[data["event_id"]]
                 rows.append(tuple(sorted((key, norm(value)) for key, value in data.items())))

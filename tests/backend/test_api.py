@@ -604,3 +604,70 @@ def test_schedule_port_matches_contract_for_lifecycle_loans(chain, at):
         assert [(r.due_offset, r.principal, r.interest) for r in loanmath.schedule(*terms)] == [
             tuple(r) for r in at("LoanBook", "schedule", *terms)
         ]
+
+
+# ---------------------------------------------------------------------------
+# Caching, docs, schemas, token units
+# ---------------------------------------------------------------------------
+
+
+def test_etag_and_not_modified(client):
+    first = client.get("/loans/1")
+    etag = first.headers["etag"]
+    assert first.status_code == 200 and etag.startswith('"') and first.headers["cache-control"] == "no-cache"
+    again = client.get("/loans/1")
+    assert again.headers["etag"] == etag and again.content == first.content
+    not_modified = client.get("/loans/1", headers={"If-None-Match": etag})
+    assert (
+        not_modified.status_code == 304
+        and not_modified.content == b""
+        and not_modified.headers["etag"] == etag
+    )
+    assert client.get("/loans/1", headers={"If-None-Match": '"other"'}).status_code == 200
+    other = client.get("/loans/2")
+    assert other.headers["etag"] != etag
+    # Errors are not cached; every answer still carries its message.
+    assert client.get("/loans/999").status_code == 404 and "etag" not in client.get("/loans/999").headers
+
+
+def test_docs_work_offline(client):
+    page = client.get("/docs").text
+    assert "/docs/assets/swagger-ui-bundle.js" in page and "/docs/assets/swagger-ui.css" in page
+    assert "cdn" not in page.lower() and "http" not in page.split("<body>", 1)[-1].replace(
+        "/openapi.json", ""
+    )
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        response = client.get(f"/docs/assets/{asset}")
+        assert response.status_code == 200 and len(response.content) > 10_000
+
+
+def test_every_response_has_a_schema(client):
+    spec = get(client, "/openapi.json")
+    for path, methods in spec["paths"].items():
+        if "get" not in methods:  # the risk desk's acknowledgement (POST)
+            continue
+        content = methods["get"]["responses"]["200"].get("content", {})
+        if "application/json" not in content:  # the event stream, the calendar feed
+            continue
+        schema = content["application/json"].get("schema")
+        assert schema and (schema.get("$ref") or schema.get("type") or schema.get("anyOf")), path
+    for path in ("/accounts/{address}", "/stats", "/reconcile", "/tokens", "/notes", "/ping"):
+        assert path in spec["paths"], path
+    assert "StatsOut" in spec["components"]["schemas"] and "AccountOut" in spec["components"]["schemas"]
+
+
+def test_token_symbol_and_decimals_from_the_chain(client, chain):
+    sc = chain.scenario
+    erc20 = chain.w3.eth.contract(address=sc.token, abi=[
+        {"name": n, "type": "function", "stateMutability": "view", "inputs": [], "outputs": [{"name": "", "type": t}]}
+        for n, t in (("symbol", "string"), ("decimals", "uint8"), ("name", "string"))
+    ])  # fmt: skip
+    symbol, decimals = erc20.functions.symbol().call(), erc20.functions.decimals().call()
+    (token,) = get(client, "/tokens")
+    assert token == {"address": sc.token, "symbol": symbol, "name": erc20.functions.name().call(),
+                     "decimals": decimals, "allowed": True}  # fmt: skip
+    loan = get(client, "/loans/1")
+    assert (loan["token_symbol"], loan["token_decimals"]) == (symbol, decimals)
+    assert loan["principal"] == str(3_000 * 10**decimals)  # amounts stay base-unit strings
+    (stats_token,) = get(client, "/stats")["tokens"]
+    assert (stats_token["symbol"], stats_token["decimals"]) == (symbol, decimals)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 
 from backend.api.deps import (
     MAX_INT,
@@ -17,7 +17,7 @@ from backend.api.deps import (
     not_found,
 )  # fmt: skip
 from backend.api.schemas import LoanDetail, LoanSummary, Page
-from backend.core.views import loan_detail, loan_summary
+from backend.core.views import loan_detail
 from backend.core.vocabulary import LoanStatus
 from backend.db.models import Event, Loan, Note, Repayment
 
@@ -39,12 +39,9 @@ Sort = Literal[
 
 
 def status_clause(status: LoanStatus, now: int):
-    """Status as the API reports it: an OPEN loan whose funding deadline has passed is EXPIRED."""
-    if status is LoanStatus.OPEN:
-        return and_(Loan.status == "OPEN", Loan.funding_deadline > now)
-    if status is LoanStatus.EXPIRED:
-        return or_(Loan.status == "EXPIRED", and_(Loan.status == "OPEN", Loan.funding_deadline <= now))
-    return Loan.status == status.name
+    """Status as the API reports it (`status_now`, materialised at the indexed block): an OPEN
+    loan whose funding deadline has passed is EXPIRED."""
+    return Loan.status_now == status.name
 
 
 @router.get("/loans", response_model=Page[LoanSummary], summary="Loans, filtered and sorted")
@@ -83,9 +80,11 @@ def list_loans(
     order = [column.desc() if sort.startswith("-") else column.asc()]
     if column is not Loan.id:
         order.append(Loan.id.asc())
-    rows = session.scalars(query.order_by(*order).limit(page.limit).offset(page.offset)).all()
+    summaries = session.scalars(
+        query.with_only_columns(Loan.summary).order_by(*order).limit(page.limit).offset(page.offset)
+    ).all()
     return {
-        "items": [loan_summary(loan, point.timestamp) for loan in rows],
+        "items": summaries,
         "total": total,
         "limit": page.limit,
         "offset": page.offset,
