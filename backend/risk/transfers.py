@@ -7,7 +7,8 @@ the rules see one consistent block), in ranges of `batch_blocks`, one transactio
 
 Reorgs: each token's cursor stores its block's hash. If the indexer's cursor is now below ours
 (it rolled back), or our cursor block's hash is no longer the chain's, transfers above the
-last `reorg_window` blocks are deleted and read again.
+last `reorg_window` blocks are deleted and read again. A node that refuses a range (hosted
+RPCs cap ranges and result counts) is asked for half of it, down to one block.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlmodel import Session
 
 from backend.db.models import SyncState, Token
 from backend.risk.models import RiskTransfer, RiskTransferCursor
-from peerlend.rpc import Rpc
+from peerlend.rpc import Rpc, RpcError
 
 log = logging.getLogger("peerlend.risk.transfers")
 
@@ -61,23 +62,23 @@ def ingest(engine, rpc: Rpc, batch_blocks: int = 2_000, reorg_window: int = 64) 
                     log.warning("transfers of %s: block %d changed; re-reading", token, cursor.last_block)
                     _rewind(session, cursor, max(state.start_block - 1, cursor.last_block - reorg_window))
             session.commit()
+            size = batch_blocks
             while cursor.last_block < target:
                 start = cursor.last_block + 1
-                end = min(target, start + batch_blocks - 1)
-                logs = (
-                    rpc.request(
-                        "eth_getLogs",
-                        [
-                            {
-                                "fromBlock": hex(start),
-                                "toBlock": hex(end),
-                                "address": token,
-                                "topics": [TRANSFER_TOPIC],
-                            }
-                        ],
-                    )
-                    or []
-                )
+                end = min(target, start + size - 1)
+                query = {
+                    "fromBlock": hex(start),
+                    "toBlock": hex(end),
+                    "address": token,
+                    "topics": [TRANSFER_TOPIC],
+                }
+                try:
+                    logs = rpc.request("eth_getLogs", [query]) or []
+                except RpcError:
+                    if size == 1:
+                        raise
+                    size = max(1, size // 2)  # hosted nodes cap ranges or results: ask for less
+                    continue
                 logs = [entry for entry in logs if not entry.get("removed") and len(entry["topics"]) == 3]
                 numbers = {end} | {int(entry["blockNumber"], 16) for entry in logs}
                 headers = rpc.get_headers(sorted(numbers))

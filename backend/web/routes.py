@@ -20,7 +20,7 @@ from peerlend.rpc import Rpc
 HERE = Path(__file__).resolve().parent
 DIST = HERE / "dist"
 # What the page calls on the contracts; everything else it reads from the API.
-CONTRACTS = ("LoanBook", "LoanNote", "IdentityRegistry", "CreditOracle")
+CONTRACTS = ("LoanBook", "LoanNote", "IdentityRegistry", "CreditOracle", "LoanLens")
 ERC20_ABI = [
     {"type": "function", "name": name, "stateMutability": "view", "inputs": [], "outputs": [{"type": kind, "name": ""}]}
     for name, kind in (("symbol", "string"), ("decimals", "uint8"))
@@ -41,6 +41,14 @@ def _token_info(rpc_url: str, chain_id: int, address: str) -> dict:
     }
 
 
+def _abi(name: str) -> list | None:
+    """The vendored ABI, or None for a contract this checkout has none for."""
+    try:
+        return abi.load(name)
+    except FileNotFoundError:
+        return None
+
+
 def app_config(settings, web: WebSettings) -> dict:
     """Chain id, contract addresses and ABIs (from the deployment record and the vendored ABIs),
     tokens with symbol and decimals, and what the live stream and oracle relay offer."""
@@ -58,9 +66,9 @@ def app_config(settings, web: WebSettings) -> dict:
         "chain_name": "Peerlend local chain" if chain_id in (1337, 31337) else f"chain {chain_id}",
         "rpc_url": web.public_rpc_url or settings.rpc_url,
         "contracts": {
-            name: {"address": record["contracts"][name]["address"], "abi": abi.load(name)}
+            name: {"address": record["contracts"][name]["address"], "abi": _abi(name)}
             for name in CONTRACTS
-            if name in record["contracts"]
+            if name in record["contracts"] and _abi(name) is not None
         },
         "roles": record.get("roles", {}),
         "tokens": tokens,

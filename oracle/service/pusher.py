@@ -523,6 +523,8 @@ class Pusher:
                             )
                         request.updated_at = store.now()
                         db.add(request)
+                    if event is not None:
+                        self._correct_drop(db, event)
                     app = db.get(Application, account)
                     if event is not None and app is not None:
                         app.score, app.grade = int(event.args.score), int(event.args.grade)
@@ -534,6 +536,19 @@ class Pusher:
                         db.add(app)
             log.info("%d request(s) no longer pending on-chain were settled without a push", len(settled))
         return pending
+
+    @staticmethod
+    def _correct_drop(db, event) -> None:
+        """A push given up on whose transaction was mined after all (the answer found on-chain
+        is one of its hashes) is recorded as done, so the database says what the chain did."""
+        tx_hash = event_tx(event)
+        for row in db.exec(
+            select(Push).where(Push.status == store.DROPPED, col(Push.tx_hashes_json).contains(tx_hash))
+        ).all():
+            row.status, row.tx_hash, row.mined_block = store.DONE, tx_hash, event.blockNumber
+            row.error = "mined: its receipt came after the push was given up on"
+            db.add(row)
+            log.warning("push %d was mined after all (%s); recorded as done", row.id, tx_hash)
 
     def _await_receipt(self, push: Push) -> None:
         deadline = time.monotonic() + self.settings.receipt_wait_seconds

@@ -383,6 +383,12 @@ def status(session, loan_id):
                 f"  fully funded; review ended {when(loan.review_ends_at, now)}: ready to disburse "
                 f"(`peerlend disburse {loan_id}`)"
             )
+        terms = session.book.functions.loan_terms(loan_id).call()
+        if hasattr(terms, "disburse_seconds"):  # a deadline after review, else the loan expires
+            deadline = loan.review_ends_at + terms.disburse_seconds
+            click.echo(
+                f"  must be disbursed by {when(deadline, now)}, or it expires and its notes are refunded"
+            )
     elif state.refunds_notes:
         click.echo(
             f"  never disbursed: each note takes its {money(loan.funded)} share back (`peerlend refund NOTE`)"
@@ -680,7 +686,8 @@ def transfer(session, note_id, to, yes):
             f"for good. Send note {note_id} there?",
         )
     function = note_nft.functions.safeTransferFrom(owner, to, note_id)
-    check(session, function)
+    not_receiver = f"{to} cannot hold notes: it does not answer onERC721Received, so the transfer is refused"
+    check(session, function, {"reverted without a reason": not_receiver})
     session.send(f"transferring note {note_id} to {to}", function)
     click.echo(f"note {note_id} now belongs to {note_nft.functions.ownerOf(note_id).call()}")
 

@@ -81,6 +81,8 @@ def explain(reason: str, facts: dict[str, Callable[[], str | None] | str] | None
         except Exception:  # a fact is a courtesy: never hide the reason behind a second failure
             extra = None
     words = PLAIN.get(reason, reason or "the contract refused without a reason")
+    if extra and reason not in PLAIN:
+        return extra
     if extra:
         head = words.split(":", 1)[0] if ":" in words and reason in _HEADED else words
         return f"{head}: {extra}"

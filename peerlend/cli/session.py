@@ -264,16 +264,26 @@ class Session:
 
     def loan(self, loan_id: int):
         """The loan's record; a loan that does not exist is an error naming the last loan id."""
-        record = self.book.functions.loan(loan_id).call()
-        if record.status == 0:
+        record = self._read_or_none(self.book.functions.loan(loan_id))
+        if record is None or record.status == 0:
             count = self.book.functions.loan_count().call()
             known = f"the book has loans 1 to {count}" if count else "the book has no loans yet"
             raise CliError(f"no loan {loan_id} ({known})")
         return record
 
+    @staticmethod
+    def _read_or_none(function):
+        """A view's answer, or None where the view reverts for an unknown id ("no such loan")."""
+        from web3.exceptions import ContractLogicError
+
+        try:
+            return function.call()
+        except ContractLogicError:
+            return None
+
     def note(self, note_id: int):
-        record = self.book.functions.note(note_id).call()
-        if record.loan_id == 0:
+        record = self._read_or_none(self.book.functions.note(note_id))
+        if record is None or record.loan_id == 0:
             count = self.book.functions.note_count().call()
             known = f"notes run from 1 to {count}" if count else "no notes exist yet"
             raise CliError(f"no note {note_id} ({known})")
@@ -352,9 +362,11 @@ class Session:
                 context = networks.parse_network_choice(choice)
                 context.__enter__()
         except Exception as error:
-            first = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
+            first = (
+                str(error).splitlines()[0].split(" Options:")[0][:160] if str(error) else type(error).__name__
+            )
             raise CliError(
-                f"cannot connect to {choice}: {first} (ape network choices: `ape networks list`; or use {WHERE_ELSE})"
+                f"cannot connect to {choice}: {first} (the choices: `ape networks list`; or a node's URL with --rpc)"
             ) from None
         self._ape_context = context
 

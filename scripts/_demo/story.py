@@ -89,11 +89,11 @@ APPLICATIONS = {
         "total_bal_il": 18000, "all_util": 55, "inq_fi": 1, "inq_last_12m": 2, "delinq_amnt": 0,
         "num_il_tl": 6, "total_il_high_credit_limit": 30000,
     },
-    "Cai": {
+    "Cai": {  # weak but eligible (grade E): the riskiest 2.5 % of the training book are ineligible
         "funded_amnt": 1000, "term": "term_60", "verification_status": "Not_Verified",
-        "annual_inc": 31000, "emp_length": "emp_lt_1", "delinq_2yrs": 2, "inq_last_6mths": 4,
-        "revol_util": 91.0, "acc_now_delinq": 0, "open_il_6m": 3, "open_il_12m": 4, "open_il_24m": 6,
-        "total_bal_il": 42000, "all_util": 89, "inq_fi": 4, "inq_last_12m": 8, "delinq_amnt": 0,
+        "annual_inc": 45000, "emp_length": "emp_lt_1", "delinq_2yrs": 2, "inq_last_6mths": 1,
+        "revol_util": 85.0, "acc_now_delinq": 0, "open_il_6m": 3, "open_il_12m": 1, "open_il_24m": 3,
+        "total_bal_il": 42000, "all_util": 75, "inq_fi": 2, "inq_last_12m": 4, "delinq_amnt": 0,
         "num_il_tl": 14, "total_il_high_credit_limit": 45000,
     },
 }  # fmt: skip

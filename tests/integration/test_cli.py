@@ -44,7 +44,9 @@ def world(ape_network, anvil, tmp_path_factory):
         )
     oracle.push_scores([test[4].address], [700], b"\x42" * 32, 365 * DAY, sender=test[3])
     book = project.LoanBook.at(record["contracts"]["LoanBook"]["address"])
+    stranger = test[0].deploy(project.TestStablecoin)  # a contract the deployment does not know
     return {
+        "stranger": stranger.address,
         "dir": str(directory),
         "record": record,
         "accounts": test,
@@ -80,8 +82,10 @@ def advance(seconds):
     chain.mine(1, timestamp=chain.pending_timestamp + seconds)
 
 
-def request_loan(world, principal="1500.50", installments="3"):
-    out = ok(cli(world, "request", principal, "--apr", "12", "--installments", installments, account=4))
+def request_loan(world, principal="1500.50", installments="3", *extra):
+    out = ok(
+        cli(world, "request", principal, "--apr", "12", "--installments", installments, *extra, account=4)
+    )
     return int(out.split()[1])
 
 
@@ -126,6 +130,20 @@ def test_borrow_lend_repay_claim_transfer(world):
     assert "paid" in ok(cli(world, "status", str(loan_id))).splitlines()[-1]
 
 
+def test_transfer_to_a_contract_asks_and_a_non_receiver_is_refused(world):
+    loan_id = request_loan(world, "100")
+    note_id = int(ok(cli(world, "fund", str(loan_id), "40", account=5)).split()[1].rstrip(":"))
+    refused(cli(world, "transfer", str(note_id), world["stranger"], account=5), "is a contract, not a wallet")
+    sent = cli(world, "transfer", str(note_id), world["stranger"], "--yes", account=5)
+    assert sent.exit_code == 1 and "(--yes)" in sent.stderr  # --yes says what it accepted
+    assert (
+        sent.stderr.strip()
+        .splitlines()[-1]
+        .endswith("does not answer onERC721Received, so the transfer is refused")
+    )
+    assert world["book"].address != world["stranger"]
+
+
 def test_gates_are_checked_before_any_approval(world):
     """An unverified lender's fund would revert: no approve and no fund are sent."""
     loan_id = request_loan(world, "100")
@@ -143,7 +161,8 @@ def test_expire_refund_cancel_and_default(world):
     note_out = ok(cli(world, "fund", str(open_loan), "50", account=5))
     note_id = int(note_out.split()[1].rstrip(":"))
     refused(cli(world, "expire", str(open_loan), account=9), "funding is open until")
-    vetoed = request_loan(world, "100")
+    vetoed = request_loan(world, "100", "3", "--method", "EQUAL_PRINCIPAL")  # the API's spelling works too
+    assert "equal-principal" in ok(cli(world, "status", str(vetoed)))
     refused(cli(world, "cancel", str(vetoed), account=9), "only the borrower")
     assert "cancelled" in ok(cli(world, "cancel", str(vetoed), account=4))
 

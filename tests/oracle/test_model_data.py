@@ -201,7 +201,7 @@ def test_an_unreadable_parquet_file_is_a_readable_error(tmp_path, monkeypatch):
 
 
 def test_a_parquet_table_loads_like_its_csv(tmp_path):
-    pytest.importorskip("pyarrow", reason="pandas reads Parquet through pyarrow")
+    # pyarrow is a pinned dependency (pandas reads Parquet through it): no skip.
     import pandas as pd
 
     from oracle.model.data import load_table

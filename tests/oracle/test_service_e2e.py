@@ -24,6 +24,7 @@ from oracle.service.store import Application, Push, ScoreRequest
 from oracle.service.worker import Worker
 from peerlend.deploy import load_params
 from peerlend.devchain import Anvil
+from tests.oracle.lagging_node import LaggingReceipts
 from tests.oracle.service_support import (
     DAY,
     ORACLE_INDEX,
@@ -489,3 +490,36 @@ def test_the_request_queue_is_bounded(world, monkeypatch):
     assert worker.run_once()["pushed"] is None
     for person in people:
         assert len(updates_for(world, person.address)) == 1
+
+
+def test_a_push_given_up_on_before_its_receipt_came_is_not_pushed_again(world):
+    """The node serves receipts later than RECEIPT_DEADLINE_SECONDS: the pusher drops the push
+    although it was mined. The request then is not pending on-chain any more, so it is settled
+    from the chain without a second push, and the dropped push is recorded as done."""
+    ivan = dev_account(30)
+    apply(world, ivan, 40)
+    request_score(world["w3"], world["record"], ivan)
+    with LaggingReceipts(world["anvil"].url, lag=5.0) as proxy:
+        settings = settings_for(
+            proxy.url,
+            world["dir"],
+            world["dir"] / "oracle.db",  # the module's database, now through the slow node
+            world["settings"].model_path,
+            private_key=ORACLE_KEY,
+            receipt_wait_seconds=0,
+            receipt_deadline_seconds=1,
+        )
+        worker = Worker(Runtime.build(settings, scorer=world["runtime"].scorer))
+        first = worker.run_once()["pushed"]
+        assert first.status == store.SENT and len(updates_for(world, ivan.address)) == 1  # mined
+        time.sleep(1.2)
+        assert worker.run_once()["pushed"] is None  # dropped at the deadline, and not pushed again
+        assert proxy.hidden >= 2
+    assert len(updates_for(world, ivan.address)) == 1
+    with store.session(world["runtime"].engine) as db:
+        push = db.get(Push, first.push_id)
+        request = store.latest_request(db, ivan.address)
+    assert (push.status, push.tx_hash) == (store.DONE, first.tx_hash) and "given up on" in push.error
+    assert request.status == store.DONE
+    status = world["client"].get(f"/applications/{ivan.address}").json()
+    assert status["status"] == "scored" and status["tx_hash"] == first.tx_hash

@@ -66,8 +66,10 @@ def chromium_path() -> str:
 
 @pytest.fixture(scope="session")
 def browser():
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Pages re-render when the indexer catches up; on a loaded 2-core machine that takes seconds.
+    expect.set_options(timeout=15_000)
     executable = chromium_path()
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)

@@ -68,12 +68,18 @@ def shoot(wallet_page, name: str) -> None:
     for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
         page.set_viewport_size(viewport)
         page.wait_for_timeout(150)  # charts resize to the new box
+        # Responsive: nothing wider than the screen (tables stack into cards on a phone).
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= viewport["width"], f"{name} is {width}px wide at {viewport['width']}px"
         page.screenshot(path=str(SHOTS[0] / f"{name}-{label}.png"), full_page=True)
     page.set_viewport_size(DESKTOP)
 
 
-def wait_tx_ok(page, count: int = 1) -> None:
-    expect(page.locator("[data-testid=tx].tx-ok")).to_have_count(count, timeout=30_000)
+def wait_tx_ok(page, label: str) -> None:
+    """The transaction log line whose label starts with `label` says it was confirmed."""
+    line = page.locator("[data-testid=tx]", has=page.locator("b", has_text=label)).first
+    expect(line).to_have_class(re.compile(r"\btx-ok\b"), timeout=30_000)
+    expect(line).to_contain_text("Confirmed in block")
 
 
 def second_loan_in_default(platform) -> int:
@@ -118,7 +124,7 @@ def test_story(funded_accounts, pages, screenshot_dir):
     attester.page.get_by_test_id("kyc-address").fill(borrower_address)
     attester.page.get_by_test_id("kyc-reference").fill("ID-2026-0004")
     attester.page.get_by_test_id("attest").click()
-    wait_tx_ok(attester.page)
+    wait_tx_ok(attester.page, "Attest")
     assert registry.functions.is_verified(borrower_address).call()
 
     # 2. The borrower applies for a score (typed data signed in the wallet) and requests a loan.
@@ -160,7 +166,7 @@ def test_story(funded_accounts, pages, screenshot_dir):
     expect(lender_a.page.get_by_test_id("fund-cap")).to_contain_text(f"At most {money(1000)} is still open")
     lender_a.page.get_by_test_id("fund-amount").fill("600")
     lender_a.page.get_by_test_id("fund").click()
-    wait_tx_ok(lender_a.page, 2)  # approve, fund
+    wait_tx_ok(lender_a.page, f"Fund {money(600)}")  # after the approval
     expect(lender_a.page.get_by_test_id("funded")).to_contain_text(f"{money(600)} / {money(1000)}")
 
     lender_b = pages(LENDER_B)
@@ -169,7 +175,7 @@ def test_story(funded_accounts, pages, screenshot_dir):
     lender_b.page.get_by_test_id("fund-amount").fill("1000")
     before_b = balance(platform, LENDER_B)
     lender_b.page.get_by_test_id("fund").click()
-    wait_tx_ok(lender_b.page, 2)
+    wait_tx_ok(lender_b.page, f"Fund {money(400)}")
     expect(lender_b.page.get_by_test_id("status")).to_have_text("In review")
     assert before_b - balance(platform, LENDER_B) == 400 * UNIT
     # Lender A's page follows the indexer live: no reload.
@@ -182,7 +188,7 @@ def test_story(funded_accounts, pages, screenshot_dir):
     before = balance(platform, BORROWER)
     borrower.goto(f"loan/{loan_id}")
     borrower.page.get_by_test_id("disburse").click()
-    wait_tx_ok(borrower.page, 1)
+    wait_tx_ok(borrower.page, "Disburse")
     expect(borrower.page.get_by_test_id("status")).to_have_text("Active")
     assert balance(platform, BORROWER) - before == 990 * UNIT
     assert book.functions.loan(loan_id).call()[8] == ACTIVE
@@ -199,7 +205,7 @@ def test_story(funded_accounts, pages, screenshot_dir):
     # Penalty keeps accruing by the second until the transaction lands: pay a cent more.
     borrower.page.get_by_test_id("repay-amount").fill(f"{float(shown_due) + 0.01:.6f}")
     borrower.page.get_by_test_id("repay").click()
-    wait_tx_ok(borrower.page, 3)  # approve, repay (+ the disbursement line still shown)
+    wait_tx_ok(borrower.page, "Repay ")  # after the approval
     expect(borrower.page.get_by_test_id("repayments")).to_be_visible()
     expect(borrower.page.get_by_test_id("penalty-paid")).not_to_have_text(money(0))
     repayments = book.events.Repayment().get_logs(from_block=platform.record["start_block"])
@@ -246,6 +252,16 @@ def test_story(funded_accounts, pages, screenshot_dir):
     assert book.functions.reserve(platform.token.address).call() == reserve_before - record[1]
     expect(lender_b.page.get_by_test_id("reserve-cover")).to_have_text(money(record[1] / UNIT))
 
+    # Lender B now holds two notes with money to claim (a repayment, the reserve's cover): claim all.
+    lender_b.goto("portfolio")
+    before = balance(platform, LENDER_B)
+    owed = [book.functions.claimable(note).call() for note in (2, 3)]
+    assert all(owed)
+    lender_b.page.get_by_test_id("claim-all").click()
+    expect(lender_b.page.get_by_test_id("claim-all")).to_have_count(0, timeout=30_000)
+    assert [book.functions.claimable(note).call() for note in (2, 3)] == [0, 0]
+    assert balance(platform, LENDER_B) - before == sum(owed)
+
     # 8. The disclosure page shows the default and the reserve's cover.
     visitor = pages(None)
     visitor.goto("disclosure")
@@ -271,6 +287,12 @@ def test_story(funded_accounts, pages, screenshot_dir):
     risk.goto("operator")
     expect(risk.page.get_by_test_id("paused")).to_have_text("Running")
     shoot(risk, "operator")
+    risk.page.get_by_test_id("pause").click()
+    expect(risk.page.get_by_test_id("paused")).to_have_text("Paused", timeout=30_000)
+    assert book.functions.paused().call()
+    risk.page.get_by_test_id("unpause").click()
+    expect(risk.page.get_by_test_id("paused")).to_have_text("Running", timeout=30_000)
+    assert not book.functions.paused().call()
     chinese = pages(None, lang="zh")
     chinese.goto(f"loan/{loan_id}")
     expect(chinese.page.get_by_test_id("status")).to_have_text("还款中")

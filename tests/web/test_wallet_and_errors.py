@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 
+import requests
 from playwright.sync_api import expect
 
 from tests.web.conftest import CHAIN_ID, ROOT
@@ -15,6 +16,8 @@ from tests.web.conftest import CHAIN_ID, ROOT
 
 def test_served_at_root_with_local_assets(platform, pages):
     visitor = pages(None)
+    requested = []
+    visitor.page.on("request", lambda request: requested.append(request.url))
     visitor.goto("market")
     expect(visitor.page.get_by_test_id("page-market")).to_be_visible()
     expect(visitor.page.get_by_test_id("no-wallet")).to_be_visible()
@@ -22,6 +25,12 @@ def test_served_at_root_with_local_assets(platform, pages):
         "script[src], link[rel=stylesheet]", "els => els.map(e => e.src || e.href)"
     )
     assert scripts and all(src.startswith(platform.app_url + "/app/") for src in scripts)
+    # Live updates: the indexer's event stream when the API has one, else polling /health.
+    config = requests.get(f"{platform.app_url}/app/config.json", timeout=10).json()
+    live = f"{platform.app_url}/events/stream" if config["stream"] else f"{platform.app_url}/health"
+    expect(visitor.page.get_by_test_id("market-empty")).to_be_visible()
+    visitor.page.wait_for_timeout(1500)
+    assert live in requested
 
 
 def test_connect_through_eip6963(platform, pages):
@@ -95,3 +104,26 @@ def test_connection_help_printed_by_make_demo(platform):
     assert f"RPC URL       {platform.anvil.url}" in out
     assert f"chain id      {CHAIN_ID}" in out
     assert platform.account(7) in out  # the demo's lender, to import
+
+
+def test_operator_console_only_for_roles_and_blocklist(platform, pages):
+    """No role: no Operator link and the console says so. The risk officer blocks an account and
+    lifts the block again; the chain agrees each time."""
+    nobody = pages(13)
+    nobody.goto("operator")
+    expect(nobody.page.get_by_test_id("no-role")).to_be_visible()
+    expect(nobody.page.get_by_test_id("nav-operator")).to_have_count(0)
+
+    registry = platform.contract("IdentityRegistry")
+    target = platform.account(13)
+    risk = pages(1)
+    risk.goto("operator")
+    expect(risk.page.get_by_test_id("nav-operator")).to_be_visible()
+    risk.page.get_by_test_id("block-address").fill(target)
+    risk.page.get_by_test_id("block").click()
+    expect(risk.page.locator("[data-testid=tx].tx-ok")).to_have_count(1, timeout=30_000)
+    assert registry.functions.is_blocked(target).call()
+    risk.page.get_by_test_id("block-address").fill(target)
+    risk.page.get_by_test_id("unblock").click()
+    expect(risk.page.locator("[data-testid=tx].tx-ok")).to_have_count(2, timeout=30_000)
+    assert not registry.functions.is_blocked(target).call()

@@ -36,14 +36,18 @@ async function poll() {
 export function start() {
   poll();
   if (state.config?.stream && "EventSource" in window) {
+    // event: block {block, timestamp} after each indexed block; event: rollback after a reorg.
     source = new EventSource("/events/stream");
-    source.onmessage = () => poll();
     source.addEventListener("block", (event) => {
       try {
-        advanced(JSON.parse(event.data).block ?? JSON.parse(event.data).indexed_block);
+        advanced(JSON.parse(event.data).block);
       } catch {
         poll();
       }
+    });
+    source.addEventListener("rollback", () => {
+      state.head = null; // what the page shows may be gone: re-read at whatever is indexed now
+      poll();
     });
     // The stream may be quiet while nothing happens; a slow poll keeps the head honest.
     setInterval(poll, 5000);

@@ -150,6 +150,10 @@ const PLAIN = {
   "loanbook: apr below grade floor": "The APR is below your grade's minimum.",
   "loanbook: no fees": "There are no fees to withdraw.",
   "loanbook: not expired": "The funding deadline has not passed.",
+  "oracle: request cooldown": "You asked for a score recently: wait for the cooldown to end, then ask again.",
+  "identity: identity in use": "This identity is already attested to another wallet.",
+  "identity: expired": "Choose a validity date in the future.",
+  "identity: not attested": "This wallet has no KYC attestation to revoke.",
   "pausable: contract is paused": "The platform is paused: requests, funding and disbursement wait.",
   "erc20: transfer amount exceeds balance": "Your token balance is too low.",
   "erc20: insufficient allowance": "The token allowance is too low: approve first.",
@@ -180,6 +184,7 @@ export async function runTx(label, send) {
   const line = h("div", { class: "tx tx-wait", testid: "tx" }, h("b", {}, label), " ", h("span", {}, t("Waiting for the wallet…")));
   const log = document.getElementById("txlog");
   log.prepend(line);
+  for (const old of [...log.children].slice(6)) old.remove(); // the newest six stay
   const text = line.querySelector("span");
   try {
     const tx = await send();
@@ -190,13 +195,13 @@ export async function runTx(label, send) {
     line.className = "tx tx-ok";
     line.dataset.block = receipt.blockNumber;
     text.textContent = t("Confirmed in block {block}", { block: receipt.blockNumber });
-    setTimeout(() => line.remove(), 15000);
+    line.append(h("button", { class: "link", "aria-label": "close", onclick: () => line.remove() }, "×"));
     return receipt;
   } catch (error) {
     const reason = revertReason(error);
     line.className = "tx tx-error";
     text.textContent = t("Refused: {reason}", { reason });
-    line.append(h("button", { class: "link", onclick: () => line.remove() }, "×"));
+    line.append(h("button", { class: "link", "aria-label": "close", onclick: () => line.remove() }, "×"));
     const wrapped = new Error(reason);
     wrapped.shown = true;
     throw wrapped;

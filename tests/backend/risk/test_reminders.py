@@ -29,7 +29,7 @@ from backend.risk.models import RiskTransfer
 from backend.risk.webhooks import verify
 from peerlend.db import make_engine
 from peerlend.devchain import free_port
-from peerlend.rpc import Rpc
+from peerlend.rpc import Rpc, RpcError
 from tests.backend.conftest import make_settings, sync_to_head
 from tests.backend.risk.support import DAY, UNIT, deployed_chain
 
@@ -241,3 +241,29 @@ def test_transfer_mirror_follows_a_reorg(chain, tmp_path):
     for _ in range(3):  # the new branch is longer
         d.mine(d.now() + 1)
     assert [(tx, amount) for tx, _, amount in mirror()] == [(new, 20 * UNIT)]
+
+
+class CappedNode(Rpc):
+    """A node like many hosted ones: eth_getLogs over more than 4 blocks is refused."""
+
+    def request(self, method, params):
+        if method == "eth_getLogs" and int(params[0]["toBlock"], 16) - int(params[0]["fromBlock"], 16) >= 4:
+            raise RpcError("eth_getLogs: query exceeds max block range 4")
+        return super().request(method, params)
+
+
+def test_transfer_mirror_asks_a_capped_node_for_smaller_ranges(chain, tmp_path):
+    settings = make_settings(chain, f"sqlite:///{tmp_path / 'capped.db'}")
+    engine = make_engine(settings.database_url)
+    sync_to_head(settings, engine)
+    assert transfers.ingest(engine, CappedNode(chain.url), batch_blocks=1_000) > 0
+    reference = make_engine(f"sqlite:///{tmp_path / 'uncapped.db'}")
+    sync_to_head(settings.model_copy(update={"database_url": str(reference.url)}), reference)
+    transfers.ingest(reference, Rpc(chain.url), batch_blocks=1_000)
+
+    def rows(engine) -> list[tuple]:
+        with Session(engine) as session:
+            found = session.scalars(select(RiskTransfer)).all()
+            return sorted((r.tx_hash, r.log_index, r.sender, r.receiver, r.amount) for r in found)
+
+    assert rows(engine) == rows(reference)

@@ -11,6 +11,10 @@ import { contract, erc20, provider, runTx, withApproval } from "../wallet.js";
 import { progress } from "./market.js";
 
 const DAY = 86400;
+const KNOWN_TERMS = [
+  "origination_fee_bps", "service_fee_bps", "reserve_share_bps", "penalty_bps_per_day", "penalty_cap_bps",
+  "grace_seconds", "default_after_seconds", "review_seconds", "coverage_bps",
+];
 
 export async function render(root, { args }, { rerender }) {
   const id = Number(args[0]);
@@ -57,6 +61,9 @@ export async function render(root, { args }, { rerender }) {
         [t("Default after"), `${days(terms.default_after_seconds)} ${t("days")}`],
         [t("Review window"), `${(terms.review_seconds / 3600).toFixed(0)} h`],
         [t("Coverage by reserve"), pct(terms.coverage_bps)],
+        ...Object.entries(terms)
+          .filter(([key]) => !KNOWN_TERMS.includes(key))
+          .map(([key, value]) => [key, key.endsWith("_seconds") ? `${(value / 3600).toFixed(0)} h` : key.endsWith("_bps") ? pct(value) : value]),
       ])),
     ),
   );
@@ -255,10 +262,13 @@ async function drawActions(box, loan, token, rerender) {
       items.push(act(t("Cancel request"), "cancel", async () => runTx(t("Cancel request"), async () => (await write()).cancel(loan.id))));
     }
   }
-  if (status === "OPEN" && now >= loan.funding_deadline) {
+  // Expired by time (funding deadline, or a disbursement deadline) but not yet recorded.
+  const expiredByTime =
+    (status === "OPEN" && now >= loan.funding_deadline) || (status !== "EXPIRED" && loan.status === "EXPIRED");
+  if (expiredByTime) {
     items.push(act(t("Expire"), "expire", async () => runTx(t("Expire"), async () => (await write()).expire(loan.id))));
   }
-  if (status === "FUNDED") {
+  if (status === "FUNDED" && !expiredByTime) {
     if (now >= loan.review_ends_at && paused) {
       items.push(pausedNote());
     } else if (now >= loan.review_ends_at) {
@@ -269,7 +279,8 @@ async function drawActions(box, loan, token, rerender) {
     }
   }
   if (status === "ACTIVE") {
-    const due = await book.amount_due(loan.id);
+    // amount_due lives on LoanLens once deployed beside the book, on the book before.
+    const due = await (state.config.contracts.LoanLens ? await contract("LoanLens") : book).amount_due(loan.id);
     const nowDue = due.past_due + due.penalty;
     const suggested = nowDue > 0n ? nowDue : due.next_due_amount;
     const input = h("input", { type: "text", inputmode: "decimal", testid: "repay-amount", value: plain(suggested, token), "aria-label": t("Amount to repay") });

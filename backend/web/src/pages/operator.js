@@ -15,18 +15,17 @@ const ROLES = {
   IdentityRegistry: ["DEFAULT_ADMIN_ROLE", "KYC_ATTESTER_ROLE", "RISK_OFFICER_ROLE"],
   CreditOracle: ["DEFAULT_ADMIN_ROLE"],
 };
-// Each parameter and the constant that caps it.
-const PARAMS = [
-  ["origination_fee_bps", "MAX_ORIGINATION_FEE_BPS", "bps"],
-  ["service_fee_bps", "MAX_SERVICE_FEE_BPS", "bps"],
-  ["reserve_share_bps", null, "bps"],
-  ["penalty_bps_per_day", "MAX_PENALTY_BPS_PER_DAY", "bps"],
-  ["penalty_cap_bps", "MAX_PENALTY_CAP_BPS", "bps"],
-  ["coverage_bps", null, "bps"],
-  ["grace_seconds", "MAX_GRACE_SECONDS", "s"],
-  ["default_after_seconds", "MAX_DEFAULT_AFTER_SECONDS", "s"],
-  ["review_seconds", "MAX_REVIEW_SECONDS", "s"],
-];
+// The parameters, in the order of the ABI's Terms tuple (so a new term needs no change here),
+// each with the constant that caps it when the contract has one (MAX_<NAME>, without _SECONDS).
+function paramsOf(book) {
+  const names = new Set(book.interface.fragments.filter((f) => f.type === "function").map((f) => f.name));
+  return book.interface.getFunction("params").outputs[0].components.map(({ name }) => {
+    const kind = name.endsWith("_bps") || name.endsWith("_bps_per_day") ? "bps" : "s";
+    const base = name.toUpperCase();
+    const cap = [`MAX_${base}`, `MAX_${base.replace(/_SECONDS$/, "")}_SECONDS`].find((c) => names.has(c)) || null;
+    return [name, cap, kind];
+  });
+}
 
 export async function operatorRoles(account) {
   const held = [];
@@ -150,6 +149,7 @@ export async function render(root, _route, { rerender }) {
 
   // Parameters and caps: everyone with a role reads them; the admin may change them.
   const current = await book.params();
+  const PARAMS = paramsOf(book);
   const caps = {};
   for (const [, cap] of PARAMS) if (cap) caps[cap] = await book[cap]();
   const edits = {};
