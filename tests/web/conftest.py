@@ -10,6 +10,7 @@ the test.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -275,8 +276,13 @@ def pages(browser, platform, request):
     contexts, outside = [], []
 
     def open_page(
-        index: int | None, viewport=DESKTOP, connected: bool = True, lang: str = "en"
+        index: int | None,
+        viewport=DESKTOP,
+        connected: bool = True,
+        lang: str = "en",
+        second: int | None = None,
     ) -> WalletPage:
+        """`second`: a second wallet (another extension, another account) announced by EIP-6963."""
         context = browser.new_context(viewport=viewport, locale="en-GB", timezone_id="UTC")
         context.add_init_script(f"localStorage.setItem('peerlend.lang', '{lang}');")
 
@@ -296,6 +302,16 @@ def pages(browser, platform, request):
                 "__peerlendWalletRpc", lambda _source, method, params: wallet.handle(method, params)
             )
             context.add_init_script(PROVIDER_JS)
+        if second is not None:
+            other = Wallet(platform.anvil.url, platform.account(second), connected=connected)
+            context.expose_binding(
+                "__peerlendWalletRpc2", lambda _source, method, params: other.handle(method, params)
+            )
+            spec = {
+                "binding": "__peerlendWalletRpc2", "global": "__peerlendWallet2", "primary": False,
+                "uuid": "5e5f9d3a-1c1b-4c6e-9a63-peerlend0002", "name": "Second Wallet", "rdns": "org.example.second",
+            }  # fmt: skip
+            context.add_init_script(f"window.__peerlendWalletSpec = {json.dumps(spec)};\n{PROVIDER_JS}")
         page = context.new_page()
         page.on("request", lambda req: None if is_local(req.url) else outside.append(req.url))
         page.set_default_timeout(20_000)

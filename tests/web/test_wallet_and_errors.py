@@ -41,6 +41,19 @@ def test_connect_through_eip6963(platform, pages):
     assert lender.wallet.connected
 
 
+def test_several_wallets_discovered_by_eip6963(platform, pages):
+    """Two wallets announce themselves: the page offers a choice and uses the one picked."""
+    visitor = pages(7, second=8)
+    visitor.goto("market")
+    choice = visitor.page.get_by_test_id("wallet-choice")
+    expect(choice.locator("option")).to_have_text(["Peerlend Test Wallet", "Second Wallet"])
+    expect(visitor.page.get_by_test_id("account")).to_contain_text(platform.account(7)[:6])
+    choice.select_option("Second Wallet")
+    expect(visitor.page.get_by_test_id("account")).to_contain_text(
+        "Second Wallet · " + platform.account(8)[:6]
+    )
+
+
 def test_wrong_chain_is_detected_and_switched(platform, pages):
     lender = pages(7)
     lender.wallet.chain_id = 1

@@ -2,7 +2,13 @@
 // Every request goes to the Python side (`__peerlendWalletRpc`, a Playwright binding), which
 // answers account and chain requests itself and forwards the rest to anvil, which signs for
 // its unlocked dev accounts. Announced through EIP-6963 and as window.ethereum.
+// A second wallet in the same page (EIP-6963 discovery test) sets window.__peerlendWalletSpec first.
 (() => {
+  const spec = window.__peerlendWalletSpec || {
+    binding: "__peerlendWalletRpc", global: "__peerlendWallet", primary: true,
+    uuid: "5e5f9d3a-1c1b-4c6e-9a63-peerlend0001", name: "Peerlend Test Wallet", rdns: "org.peerlend.testwallet",
+  };
+  delete window.__peerlendWalletSpec;
   const listeners = {};
   class RpcError extends Error {
     constructor({ code, message, data }) {
@@ -14,7 +20,7 @@
   const provider = {
     isPeerlendTestWallet: true,
     async request({ method, params }) {
-      const answer = await window.__peerlendWalletRpc(method, params === undefined ? [] : params);
+      const answer = await window[spec.binding](method, params === undefined ? [] : params);
       if (answer.error) throw new RpcError(answer.error);
       return answer.result;
     },
@@ -30,13 +36,13 @@
       for (const fn of listeners[event] || []) fn(value);
     },
   };
-  window.__peerlendWallet = provider;
-  window.ethereum = provider;
+  window[spec.global] = provider;
+  if (spec.primary) window.ethereum = provider;
   const info = {
-    uuid: "5e5f9d3a-1c1b-4c6e-9a63-peerlend0001",
-    name: "Peerlend Test Wallet",
+    uuid: spec.uuid,
+    name: spec.name,
     icon: "data:image/svg+xml,<svg xmlns='http://www.w3.org/2000/svg' width='8' height='8'/>",
-    rdns: "org.peerlend.testwallet",
+    rdns: spec.rdns,
   };
   const announce = () =>
     window.dispatchEvent(new CustomEvent("eip6963:announceProvider", { detail: Object.freeze({ info, provider }) }));
