@@ -15,7 +15,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export PYTHONPATH := $(CURDIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup test demo fuzz lint fmt bench clean
+.PHONY: setup test demo fuzz mutate lint fmt bench clean
 
 setup: $(STAMP_PY) $(STAMP_JS) $(WEB_BUNDLE)
 
@@ -50,6 +50,9 @@ fuzz: setup
 
 demo: setup
 	bash scripts/run_demo.sh
+
+mutate: setup
+	$(VENV)/bin/python -m bench.mutation $(MUTATE_ARGS)
 
 bench: setup
 	$(VENV)/bin/python -m bench.run
