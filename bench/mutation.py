@@ -10,16 +10,23 @@ A mutant is the contract source with one small change a real bug could make:
 - constant: an integer literal n -> n + 1 (and 1 -> 0);
 - dropped statement: an `assert`, an assignment, an `extcall` or an internal call replaced by
   `pass`.
-Only lines inside the money-path functions are mutated (MONEY_PATHS: funding, gating,
+Only the bodies of the money-path functions are mutated (MONEY_PATHS: funding, gating,
 disbursement, the repayment waterfall, payoff, penalty, default, recovery, claims, fees and
-refunds) of LoanBook, LoanLens and the schedule math module. `log` statements are left alone:
-events are checked by the indexer's tests against the chain, not by the contract suite.
+refunds) of LoanBook, LoanLens and the schedule/loan math modules; never signatures,
+docstrings, revert messages, type bounds (`DynArray[T, 360]`), a local's `= 0` initializer or
+`log` statements (events are checked by the indexer's tests against the chain).
 
-Each mutant is compiled first (a mutant the compiler rejects is "stillborn" and not counted),
-then the contract suite runs against it in a scratch checkout, stopping at the first failure,
-fastest files first. A failing or timed-out suite kills the mutant; a passing one lets it
-survive. Survivors are either killed by a new test or argued equivalent (no input can tell
-them from the original) in EQUIVALENT below, by mutant id, with the argument.
+Each mutant is compiled first (a mutant the compiler rejects is "stillborn" and not counted;
+a module is compiled through the contract that imports it), then the contract suite runs
+against it in a scratch copy, stopping at the first failure: the test files that name the
+mutated function first, the hypothesis state machine last, with PEERLEND_FUZZ_EXAMPLES lowered
+(--fuzz-examples), no shrinking and a fixed hypothesis seed. The unmutated suite must pass the
+same way first (the baseline), which also sets the per-mutant timeout (3x the baseline). A
+failing or timed-out suite kills the mutant; a passing one lets it survive. Survivors are
+either killed by a new test (tests/contracts/test_mutation_kills.py) or argued equivalent (no
+input can tell them from the original) in EQUIVALENT below, by mutant id, with the argument.
+Ids hash the file, function and line text (not the line number), so they stay the same across
+runs and across edits elsewhere in the file.
 
 The score, per function and in all, and every survivor go to bench/results/mutation.md (and
 mutation.json). Not part of `make test`: a full run compiles and tests hundreds of mutants.
@@ -31,13 +38,15 @@ import argparse
 import hashlib
 import json
 import os
+import queue
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,7 +54,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 
-TARGETS = ("contracts/LoanBook.vy", "contracts/LoanLens.vy", "contracts/lib/schedule_math.vy")
+# Files that do not exist (yet) are skipped, so the runner works before and after the lens and
+# the loan_math module (LoanBook v2) exist.
+TARGETS = (
+    "contracts/LoanBook.vy",
+    "contracts/LoanLens.vy",
+    "contracts/lib/schedule_math.vy",
+    "contracts/lib/loan_math.vy",
+)
 
 # Function-name patterns of the money paths (regular expressions matched against the name).
 MONEY_PATHS = (
@@ -53,7 +69,8 @@ MONEY_PATHS = (
     r"_settle", r"payoff", r"penalty", r"_accrue", r"default", r"_recover", r"claim", r"_credit",
     r"fee", r"refund", r"_expire", r"expire", r"cancel", r"_pull", r"_push", r"installment",
     r"schedule", r"interest", r"principal", r"annuity", r"amount_due", r"_skip_settled",
-    r"prepay", r"exposure", r"reserve", r"_window",
+    r"prepay", r"exposure", r"reserve", r"_window", r"_waterfall", r"^_pay$", r"^_close$", r"_earned",
+    r"_(un)?pack_terms", r"^_level$", r"_ray_pow", r"^_status$",
 )  # fmt: skip
 
 # Test files in the order that kills most mutants soonest; any other contract test file follows.
@@ -67,8 +84,16 @@ TEST_ORDER = (
 # Mutant id -> why no input can tell it from the original. Reviewed by hand.
 EQUIVALENT: dict[str, str] = {}
 
-SUITE_TIMEOUT = 900
-_COMPILE_ERROR = re.compile(r"vyper\.exceptions\.\w+|VyperException")
+# Run after everything else, for mutants with PEERLEND_FUZZ_EXAMPLES lowered (see --fuzz-examples).
+FUZZ_EXAMPLES = 10
+SLOW_LAST = ("tests/contracts/test_invariants.py",)
+# Contract tests that never deploy LoanBook or its modules: they cannot kill a mutant.
+UNRELATED = ("tests/contracts/test_credit_oracle.py", "tests/contracts/test_identity_registry.py")
+# A module has no bytecode of its own: its mutants compile (and are tested) through this contract.
+COMPILED_BY = {
+    "contracts/lib/schedule_math.vy": "contracts/LoanBook.vy",
+    "contracts/lib/loan_math.vy": "contracts/LoanBook.vy",
+}
 
 
 @dataclass(frozen=True)
@@ -115,24 +140,47 @@ _LITERAL = re.compile(r"(?<![\w.])(\d[\d_]*)(?![\w.])")
 _DROPPABLE = re.compile(r"^\s*(assert\b|extcall\b|self\.\w+\(|[\w.\[\]]+\s*(\+|-)?=\s)")
 
 
+# `x: uint256 = 0`: Vyper makes every local start with a value; the zero is a placeholder, not
+# a constant of the money logic (a branch that forgets to assign shows up as a dropped statement).
+_ZERO_INIT = re.compile(r"^\s*\w+: [\w\[\], ]+ = 0\s*$")
+
+
 def _code_part(line: str) -> str:
     return line.split("#", 1)[0]
 
 
 def _functions(lines: list[str]) -> list[tuple[str, int, int]]:
-    """(name, first body line, end line) of every top-level function, 0-based, end exclusive."""
-    starts = [(i, m.group(1)) for i, line in enumerate(lines) if (m := _DEF.match(line))]
+    """(name, first body line, end line) of every top-level function, 0-based, end exclusive.
+
+    The body starts after the signature (which may span lines, with `)` at column 0) and ends at
+    the next line of code at column 0 (a decorator, a declaration, a section comment), so
+    neither the signature's types nor declarations between functions are mutated.
+    """
     spans = []
-    for index, (start, name) in enumerate(starts):
-        end = starts[index + 1][0] if index + 1 < len(starts) else len(lines)
-        # The decorators of the next function are not this function's body.
-        while end > start and (lines[end - 1].startswith("@") or not lines[end - 1].strip()):
-            end -= 1
-        spans.append((name, start + 1, end))
+    i = 0
+    while i < len(lines):
+        match = _DEF.match(lines[i])
+        if match is None:
+            i += 1
+            continue
+        depth, j = 0, i
+        while True:
+            code = _code_part(lines[j])
+            depth += code.count("(") - code.count(")")
+            if depth <= 0 and code.rstrip().endswith(":"):
+                break
+            j += 1
+        body = j + 1
+        end = body
+        while end < len(lines) and (not lines[end].strip() or lines[end][0] in " \t"):
+            end += 1
+        spans.append((match.group(1), body, end))
+        i = end
     return spans
 
 
 def _in_docstring(lines: list[str], start: int, end: int) -> set[int]:
+    """Lines of the docstring(s) in lines[start:end] (one-line or spanning lines)."""
     inside, skip = False, set()
     for i in range(start, end):
         quotes = lines[i].count('"""')
@@ -141,6 +189,15 @@ def _in_docstring(lines: list[str], start: int, end: int) -> set[int]:
         if quotes % 2 == 1:
             inside = not inside
     return skip
+
+
+def _outside_strings_and_types(code: str) -> list[tuple[int, int]]:
+    """Spans of `code` that are neither string literals nor the bounds of a sized type
+    (`DynArray[T, 360]`, `String[64]`): changing those only changes a revert message or a
+    buffer size, never the arithmetic."""
+    hidden = [(m.start(), m.end()) for m in re.finditer(r'"[^"]*"|\'[^\']*\'', code)]
+    hidden += [(m.start(), m.end()) for m in re.finditer(r"\b(DynArray|String|Bytes)\[[^\]]*\]", code)]
+    return hidden
 
 
 def _id(file: str, function: str, kind: str, original: str, mutated: str, nth: int) -> str:
@@ -173,20 +230,27 @@ def mutants_of(file: str, source: str) -> list[Mutant]:
             stripped = code.strip()
             if i in skip or not stripped or stripped.startswith(("log ", "#", "@", "return empty")):
                 continue
-            if re.match(r"^\s*(for|if|elif|else|def)\b", code) is None and _DROPPABLE.match(code):
+            # A statement continued on the next lines cannot be dropped line by line.
+            whole = code.count("(") == code.count(")") and code.count("[") == code.count("]")
+            if whole and re.match(r"^\s*(for|if|elif|else|def)\b", code) is None and _DROPPABLE.match(code):
                 indent = code[: len(code) - len(code.lstrip())]
                 add(function, "dropped", i, f"{indent}pass")
+            hidden = _outside_strings_and_types(code)
+
+            def visible(match: re.Match, hidden: list[tuple[int, int]] = hidden) -> bool:
+                return not any(a <= match.start() < b for a, b in hidden)
+
             for kind, pattern, replacement in _SWAPS:
-                for match in re.finditer(pattern, code):
+                for match in filter(visible, re.finditer(pattern, code)):
                     add(
                         function,
                         kind,
                         i,
                         code[: match.start()] + replacement + code[match.end() :] + line[len(code) :],
                     )
-            if "range(" in code or ": constant(" in code:
+            if "range(" in code or ": constant(" in code or _ZERO_INIT.match(code):
                 continue
-            for match in _LITERAL.finditer(code):
+            for match in filter(visible, _LITERAL.finditer(code)):
                 value = int(match.group(1).replace("_", ""))
                 bumped = "0" if value == 1 else str(value + 1)
                 add(
@@ -232,29 +296,65 @@ def _scratch_checkout(into: Path) -> Path:
     return into
 
 
-def _env(checkout: Path) -> dict:
+def _env(checkout: Path, fuzz_examples: int) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(checkout)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    # Fewer hypothesis examples per property (the suites read this knob) and no shrinking: a
+    # mutant needs one failing example to die, not a minimal one.
+    env["PEERLEND_FUZZ_EXAMPLES"] = str(fuzz_examples)
+    env["PEERLEND_FUZZ_SHRINK"] = "0"
     return env
 
 
-def _compiles(checkout: Path, file: str) -> tuple[bool, str]:
+def _run(command: list[str], checkout: Path, env: dict, timeout: float | None) -> tuple[int | None, str]:
+    """(exit code or None on timeout, output). On timeout the whole process group is killed."""
+    process = subprocess.Popen(command, cwd=checkout, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)  # fmt: skip
+    try:
+        output, _ = process.communicate(timeout=timeout)
+        return process.returncode, output
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        return None, output
+
+
+def _compile_target(file: str) -> str:
+    """The contract to compile for a mutant of `file`: a library module compiles as part of its user."""
+    return COMPILED_BY.get(file, file)
+
+
+def _compiles(checkout: Path, file: str, env: dict) -> tuple[bool, str]:
+    """Compile the mutated contract (boa's disk cache then serves it to the suite's fixtures)."""
     code = "import sys, boa; boa.load_partial(sys.argv[1])"
-    run = subprocess.run([sys.executable, "-c", code, file], cwd=checkout, env=_env(checkout),
-                         capture_output=True, text=True, timeout=300)  # fmt: skip
-    return run.returncode == 0, run.stderr.strip().splitlines()[-1] if run.returncode else ""
+    status, output = _run([sys.executable, "-c", code, _compile_target(file)], checkout, env, 600)
+    if status == 0:
+        return True, ""
+    lines = [ln for ln in output.strip().splitlines() if ln.strip()]
+    return False, (lines[-1] if lines else "compiler timed out")
 
 
-def _test_files(checkout: Path) -> list[str]:
-    rest = sorted(
+def _test_files(checkout: Path, function: str | None = None) -> list[str]:
+    """Contract test files, cheapest first; those that name `function` before the others; the
+    hypothesis state machine (SLOW_LAST) always last, as it costs more than the rest together."""
+    files = [f for f in TEST_ORDER if (checkout / f).exists()]
+    files += sorted(
         str(p.relative_to(checkout)) for p in (checkout / "tests" / "contracts").glob("test_*.py")
-        if str(p.relative_to(checkout)) not in TEST_ORDER
+        if str(p.relative_to(checkout)) not in TEST_ORDER + SLOW_LAST + UNRELATED
     )  # fmt: skip
-    return [f for f in TEST_ORDER if (checkout / f).exists()] + rest
+    if function:
+        name = function.lstrip("_")
+        files.sort(key=lambda f: name not in (checkout / f).read_text())  # stable: keeps the order
+    return files + [f for f in SLOW_LAST if (checkout / f).exists()]
 
 
-def run_mutant(mutant: Mutant, checkout: Path) -> Outcome:
+def _pytest(files: list[str]) -> list[str]:
+    return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+            "--hypothesis-seed=0", *files]  # fmt: skip
+
+
+def run_mutant(mutant: Mutant, checkout: Path, env: dict, timeout: float) -> Outcome:
     started = time.perf_counter()
     if mutant.id in EQUIVALENT:
         return Outcome(mutant, "equivalent", 0.0, EQUIVALENT[mutant.id])
@@ -262,37 +362,36 @@ def run_mutant(mutant: Mutant, checkout: Path) -> Outcome:
     original = path.read_text()
     try:
         path.write_text(apply(mutant, original))
-        command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
-                   *_test_files(checkout)]  # fmt: skip
-        try:
-            run = subprocess.run(command, cwd=checkout, env=_env(checkout), capture_output=True, text=True,
-                                 timeout=SUITE_TIMEOUT)  # fmt: skip
-        except subprocess.TimeoutExpired:
-            return Outcome(mutant, "timeout", time.perf_counter() - started, "suite timed out")
-        if run.returncode == 0:
-            return Outcome(mutant, "survived", time.perf_counter() - started)
-        if _COMPILE_ERROR.search(run.stdout):
-            # The suite's fixtures compile the contracts first: a compiler error there means the
-            # mutant is not a program (e.g. a dropped declaration), not that a test caught it.
-            ok, error = _compiles(checkout, mutant.file)
-            if not ok:
-                return Outcome(mutant, "stillborn", time.perf_counter() - started, error[:200])
-        failed = next(
-            (ln for ln in run.stdout.splitlines() if ln.startswith("FAILED") or ln.startswith("ERROR")), ""
-        )
-        return Outcome(mutant, "killed", time.perf_counter() - started, failed[:200])
+        ok, error = _compiles(checkout, mutant.file, env)
+        if not ok:
+            return Outcome(mutant, "stillborn", time.perf_counter() - started, error[:200])
+        # Examples a previous mutant's failure saved must not decide this one's fate.
+        shutil.rmtree(checkout / ".hypothesis", ignore_errors=True)
+        status, output = _run(_pytest(_test_files(checkout, mutant.function)), checkout, env, timeout)
+        seconds = time.perf_counter() - started
+        if status is None:
+            return Outcome(mutant, "timeout", seconds, f"suite ran over {timeout:.0f} s")
+        if status == 0:
+            return Outcome(mutant, "survived", seconds)
+        failed = next((ln for ln in output.splitlines() if ln.startswith(("FAILED", "ERROR"))), "")
+        if status not in (1,):  # 1 = tests failed; anything else is pytest itself breaking
+            return Outcome(mutant, "error", seconds, (failed or output.strip()[-200:])[:200])
+        return Outcome(mutant, "killed", seconds, failed[:200])
     finally:
         path.write_text(original)
 
 
-def baseline(checkout: Path) -> None:
-    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *_test_files(checkout)]
-    run = subprocess.run(command, cwd=checkout, env=_env(checkout), capture_output=True, text=True)
-    if run.returncode != 0:
-        tail = "\n".join(run.stdout.splitlines()[-15:])
+def baseline(checkout: Path, env: dict) -> float:
+    """Seconds the suite takes on the unmutated contracts; it must pass, or every mutant "dies"."""
+    started = time.perf_counter()
+    ok, error = _compiles(checkout, TARGETS[0], env)
+    status, output = _run(_pytest(_test_files(checkout)), checkout, env, None) if ok else (1, error)
+    if status != 0:
+        tail = "\n".join(output.splitlines()[-15:])
         raise SystemExit(
             f"mutation: the contract suite fails on the unmutated contracts; fix that first\n{tail}"
         )
+    return time.perf_counter() - started
 
 
 def spread(mutants: list[Mutant], limit: int | None) -> list[Mutant]:
@@ -314,6 +413,7 @@ def score(outcomes: list[Outcome]) -> dict:
         "mutants": len(outcomes),
         "stillborn": sum(o.result == "stillborn" for o in outcomes),
         "equivalent": sum(o.result == "equivalent" for o in outcomes),
+        "errors": sum(o.result == "error" for o in outcomes),
         "counted": len(counted),
         "killed": killed,
         "survived": len(counted) - killed,
@@ -321,7 +421,9 @@ def score(outcomes: list[Outcome]) -> dict:
     }
 
 
-def write_report(outcomes: list[Outcome], total: int, seconds: float, commit: str) -> None:
+def write_report(
+    outcomes: list[Outcome], total: int, seconds: float, commit: str, fuzz_examples: int, clean: float
+) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     summary = score(outcomes)
     by_function: dict[str, list[Outcome]] = {}
@@ -334,6 +436,8 @@ def write_report(outcomes: list[Outcome], total: int, seconds: float, commit: st
         "commit": commit,
         "seconds": round(seconds, 1),
         "mutants_generated": total,
+        "fuzz_examples": fuzz_examples,
+        "baseline_seconds": round(clean, 1),
         **summary,
         "outcomes": [
             {**asdict(o.mutant), "result": o.result, "seconds": round(o.seconds, 1), "detail": o.detail}
@@ -349,7 +453,19 @@ def write_report(outcomes: list[Outcome], total: int, seconds: float, commit: st
         "",
         f"**Score: {pct}** of non-equivalent mutants killed ({summary['killed']} of {summary['counted']}); "
         f"target ≥ 97%. Mutants run: {summary['mutants']} of {total} generated; "
-        f"{summary['stillborn']} did not compile, {summary['equivalent']} argued equivalent.",
+        f"{summary['stillborn']} did not compile, {summary['equivalent']} argued equivalent"
+        f"{', ' + str(summary['errors']) + ' broke pytest itself (not counted)' if summary['errors'] else ''}.",
+        "",
+        "How: each mutant is compiled (a compiler error makes it stillborn), then the contract suite "
+        "runs against it with `-x`, files naming the mutated function first and the hypothesis "
+        f"state machine last, with PEERLEND_FUZZ_EXAMPLES={fuzz_examples}, no shrinking and a fixed "
+        f"hypothesis seed (the unmutated suite passes that way in {clean:.0f} s). A mutant the "
+        "suite fails on, or that runs over the per-mutant timeout, is killed. "
+        + (
+            "A sample spread evenly over all mutants was run."
+            if summary["mutants"] < total
+            else "Every mutant was run."
+        ),
         "",
         "| function | run | killed | survived | stillborn | equivalent |",
         "|---|---:|---:|---:|---:|---:|",
@@ -357,7 +473,7 @@ def write_report(outcomes: list[Outcome], total: int, seconds: float, commit: st
     for name, group in sorted(by_function.items()):
         counts = {
             r: sum(o.result == r for o in group)
-            for r in ("killed", "timeout", "survived", "stillborn", "equivalent")
+            for r in ("killed", "timeout", "survived", "stillborn", "equivalent", "error")
         }
         lines.append(f"| `{name}` | {len(group)} | {counts['killed'] + counts['timeout']} | {counts['survived']} | "
                      f"{counts['stillborn']} | {counts['equivalent']} |")  # fmt: skip
@@ -385,6 +501,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) // 2))
     parser.add_argument("--list", action="store_true", help="print the mutants and exit")
     parser.add_argument("--match", help="only mutants whose id contains this text")
+    parser.add_argument("--fuzz-examples", type=int, default=FUZZ_EXAMPLES,
+                        help="PEERLEND_FUZZ_EXAMPLES for the suite's hypothesis properties")  # fmt: skip
     args = parser.parse_args()
 
     mutants = all_mutants()
@@ -398,24 +516,42 @@ def main() -> None:
     chosen = spread(mutants, args.limit)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip()  # fmt: skip
+    env_of = {}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="peerlend-mutants-") as scratch:
-        checkouts = [_scratch_checkout(Path(scratch) / f"w{i}") for i in range(args.workers)]
-        baseline(checkouts[0])
+        checkouts = [_scratch_checkout(Path(scratch) / f"w{i}") for i in range(max(1, args.workers))]
+        env_of = {c: _env(c, args.fuzz_examples) for c in checkouts}
+        clean = baseline(checkouts[0], env_of[checkouts[0]])
+        # A mutant can make a loop run far longer (or forever, up to gas); past this it counts as
+        # killed by timeout. Three times the clean suite leaves room for a loaded machine.
+        timeout = max(120.0, 3 * clean)
+        print(f"baseline: suite passes in {clean:.0f} s; per-mutant timeout {timeout:.0f} s; "
+              f"{len(chosen)} of {len(mutants)} mutants, {len(checkouts)} workers", flush=True)  # fmt: skip
+        todo: queue.Queue[Mutant] = queue.Queue()
+        for mutant in chosen:
+            todo.put(mutant)
         outcomes: list[Outcome] = []
+        lock = threading.Lock()
 
-        def work(index: int) -> None:
-            checkout = checkouts[index]
-            for mutant in chosen[index :: args.workers]:
-                outcome = run_mutant(mutant, checkout)
-                outcomes.append(outcome)
-                print(f"[{len(outcomes)}/{len(chosen)}] {outcome.result:10} {mutant.id} "
-                      f"{mutant.original!r} -> {mutant.mutated!r}", flush=True)  # fmt: skip
+        def work(checkout: Path) -> None:
+            while True:
+                try:
+                    mutant = todo.get_nowait()
+                except queue.Empty:
+                    return
+                outcome = run_mutant(mutant, checkout, env_of[checkout], timeout)
+                with lock:
+                    outcomes.append(outcome)
+                    print(f"[{len(outcomes)}/{len(chosen)}] {outcome.result:10} {outcome.seconds:5.0f}s "
+                          f"{mutant.id} {mutant.original!r} -> {mutant.mutated!r}", flush=True)  # fmt: skip
 
-        with ThreadPoolExecutor(args.workers) as pool:
-            list(pool.map(work, range(args.workers)))
+        threads = [threading.Thread(target=work, args=(c,), daemon=True) for c in checkouts]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     outcomes.sort(key=lambda o: (o.mutant.file, o.mutant.line, o.mutant.id))
-    write_report(outcomes, len(mutants), time.perf_counter() - started, commit)
+    write_report(outcomes, len(mutants), time.perf_counter() - started, commit, args.fuzz_examples, clean)
     summary = score(outcomes)
     print(f"mutation score {summary['score']} ({summary['killed']}/{summary['counted']}); "
           f"report: {RESULTS / 'mutation.md'}")  # fmt: skip
