@@ -137,7 +137,9 @@ _SWAPS = (
     ("bound", r"(?<=\s)>=(?=\s)", ">"),
 )
 _LITERAL = re.compile(r"(?<![\w.])(\d[\d_]*)(?![\w.])")
-_DROPPABLE = re.compile(r"^\s*(assert\b|extcall\b|self\.\w+\(|[\w.\[\]]+\s*(\+|-)?=\s)")
+# Statements worth dropping: checks (`assert`, or a module's check helper such as
+# `loan_math._check(...)`), external and internal calls, assignments.
+_DROPPABLE = re.compile(r"^\s*(assert\b|extcall\b|self\.\w+\(|[a-z]\w*\._\w+\(|[\w.\[\]]+\s*(\+|-)?=\s)")
 
 
 # `x: uint256 = 0`: Vyper makes every local start with a value; the zero is a placeholder, not
@@ -493,6 +495,18 @@ def write_report(
     (RESULTS / "mutation.md").write_text("\n".join(lines) + "\n")
 
 
+def _prefix_spread(items: list) -> list:
+    """`items` reordered so that every prefix is spread over the whole list (bit-reversed
+    positions: 0, 1/2, 1/4, 3/4, ...), so a run cut short by --minutes is still a spread sample."""
+    bits = max(1, (len(items) - 1).bit_length())
+    rank = sorted(range(len(items)), key=lambda i: int(format(i, f"0{bits}b")[::-1], 2))
+    return [items[i] for i in rank]
+
+
+def _order(outcome: Outcome) -> tuple:
+    return (outcome.mutant.file, outcome.mutant.line, outcome.mutant.id)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -501,6 +515,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) // 2))
     parser.add_argument("--list", action="store_true", help="print the mutants and exit")
     parser.add_argument("--match", help="only mutants whose id contains this text")
+    parser.add_argument("--minutes", type=float,
+                        help="start no new mutant after this many minutes (the report covers those run)")  # fmt: skip
     parser.add_argument("--fuzz-examples", type=int, default=FUZZ_EXAMPLES,
                         help="PEERLEND_FUZZ_EXAMPLES for the suite's hypothesis properties")  # fmt: skip
     args = parser.parse_args()
@@ -528,13 +544,15 @@ def main() -> None:
         print(f"baseline: suite passes in {clean:.0f} s; per-mutant timeout {timeout:.0f} s; "
               f"{len(chosen)} of {len(mutants)} mutants, {len(checkouts)} workers", flush=True)  # fmt: skip
         todo: queue.Queue[Mutant] = queue.Queue()
-        for mutant in chosen:
+        for mutant in _prefix_spread(chosen):
             todo.put(mutant)
         outcomes: list[Outcome] = []
         lock = threading.Lock()
 
+        stop_at = started + args.minutes * 60 if args.minutes else None
+
         def work(checkout: Path) -> None:
-            while True:
+            while stop_at is None or time.perf_counter() < stop_at:
                 try:
                     mutant = todo.get_nowait()
                 except queue.Empty:
@@ -544,13 +562,16 @@ def main() -> None:
                     outcomes.append(outcome)
                     print(f"[{len(outcomes)}/{len(chosen)}] {outcome.result:10} {outcome.seconds:5.0f}s "
                           f"{mutant.id} {mutant.original!r} -> {mutant.mutated!r}", flush=True)  # fmt: skip
+                    # Written after every mutant, so an interrupted run still leaves its report.
+                    write_report(sorted(outcomes, key=_order), len(mutants), time.perf_counter() - started,
+                                 commit, args.fuzz_examples, clean)  # fmt: skip
 
         threads = [threading.Thread(target=work, args=(c,), daemon=True) for c in checkouts]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-    outcomes.sort(key=lambda o: (o.mutant.file, o.mutant.line, o.mutant.id))
+    outcomes.sort(key=_order)
     write_report(outcomes, len(mutants), time.perf_counter() - started, commit, args.fuzz_examples, clean)
     summary = score(outcomes)
     print(f"mutation score {summary['score']} ({summary['killed']}/{summary['counted']}); "
