@@ -11,7 +11,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-DAY = 86_400
+from peerlend.vocabulary import DAY
+
 UNIT = 10**6
 MAX = 2**256 - 1
 

@@ -45,7 +45,8 @@ from typing import Any
 from eth_abi import encode as abi_encode
 from eth_utils import event_abi_to_log_topic, function_abi_to_4byte_selector, keccak, to_checksum_address
 
-DAY = 86_400
+from peerlend.vocabulary import DAY
+
 UNIT = 10**6
 MAX = 2**256 - 1
 TXS_PER_BLOCK = 50

@@ -13,7 +13,7 @@ import click
 from ape import accounts, chain, project
 from ape.cli import ConnectedProviderCommand
 
-from peerlend.deploy import LOCAL_CHAIN_IDS
+from peerlend.settings import LOCAL_CHAIN_IDS
 from scripts._demo import scoring
 from scripts._demo import story as demo
 

@@ -13,7 +13,8 @@ from ape import accounts, chain
 from ape.cli import ConnectedProviderCommand
 
 from peerlend import deployments
-from peerlend.deploy import LOCAL_CHAIN_IDS, deploy_all, load_params
+from peerlend.deploy import deploy_all, load_params
+from peerlend.settings import LOCAL_CHAIN_IDS
 
 
 @click.command(cls=ConnectedProviderCommand)

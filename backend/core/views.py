@@ -15,16 +15,13 @@ from sqlmodel import Session
 from backend.core.vocabulary import LoanStatus, Method
 from backend.db.models import Loan, Note, SyncState
 from backend.indexer.apply import loan_state
-from peerlend import loanmath
+from peerlend import loanmath, vocabulary
+from peerlend.vocabulary import DAY, GRADE_LETTERS
+from peerlend.vocabulary import TERMS_FIELDS as TERMS
 
-DAY = 86_400
-GRADE_LETTERS = {0: None, 1: "A", 2: "B", 3: "C", 4: "D", 5: "E"}
-STATUSES = ("OPEN", "FUNDED", "ACTIVE", "REPAID", "DEFAULTED", "CANCELLED", "EXPIRED")
-DISBURSED = ("ACTIVE", "REPAID", "DEFAULTED")
-TERMS = (
-    "origination_fee_bps", "service_fee_bps", "reserve_share_bps", "penalty_bps_per_day", "penalty_cap_bps",
-    "coverage_bps", "grace_seconds", "default_after_seconds", "review_seconds",
-)  # fmt: skip
+# Loan rows store the status by name (`loan.status == "ACTIVE"`).
+STATUSES = tuple(status.name for status in LoanStatus)
+DISBURSED = tuple(status.name for status in LoanStatus if status in vocabulary.DISBURSED)
 
 
 @dataclass(frozen=True)

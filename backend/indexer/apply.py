@@ -16,21 +16,9 @@ from sqlmodel import Session
 
 from backend.db.models import DERIVED_TABLES, Claim, Event, Identity, Loan, Note, Repayment, Score, Token
 from peerlend import loanmath
+from peerlend.vocabulary import TERMS_FIELDS
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
-STATUS_NAMES = {
-    1: "OPEN",
-    2: "FUNDED",
-    3: "ACTIVE",
-    4: "REPAID",
-    5: "DEFAULTED",
-    6: "CANCELLED",
-    7: "EXPIRED",
-}
-TERMS_FIELDS = (
-    "origination_fee_bps", "service_fee_bps", "reserve_share_bps", "penalty_bps_per_day", "penalty_cap_bps",
-    "coverage_bps", "grace_seconds", "default_after_seconds", "review_seconds",
-)  # fmt: skip
 
 Handler = Callable[[Session, Event, dict], None]
 HANDLERS: dict[tuple[str, str], Handler] = {}

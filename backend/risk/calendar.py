@@ -19,8 +19,6 @@ from backend.core.views import as_of, due_now
 from backend.db.models import Loan
 from peerlend import loanmath
 
-DAY = 86_400
-
 
 def _utc(timestamp: int) -> datetime:
     return datetime.fromtimestamp(timestamp, tz=UTC)

@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 
 from backend.core.views import GRADE_LETTERS
 from backend.risk.delinquency import BUCKETS, REPAID, Book, LoanHistory
+from peerlend.vocabulary import DAY
 
-DAY = 86_400
 MONTH = 30 * DAY
 DPD30 = 30
 

@@ -26,8 +26,8 @@ from sqlmodel import Session
 from backend.db.models import Loan, Note, Repayment
 from backend.indexer.apply import loan_state
 from peerlend import loanmath
+from peerlend.vocabulary import DAY
 
-DAY = 86_400
 BUCKETS = ("current", "1-30", "31-60", "61-90", "default")
 REPAID = "repaid"
 SEVERITY = {REPAID: -1, **{name: i for i, name in enumerate(BUCKETS)}}

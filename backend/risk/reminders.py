@@ -25,8 +25,8 @@ from sqlmodel import Session
 from backend.core.views import as_of, due_now
 from backend.db.models import Event, Loan, Note
 from peerlend import loanmath
+from peerlend.vocabulary import DAY
 
-DAY = 86_400
 CREDITS = {"Repayment": "to_noteholders", "LoanDefaulted": "cover", "Recovery": "to_noteholders"}
 
 

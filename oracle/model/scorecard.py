@@ -39,10 +39,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-MIN_SCORE, MAX_SCORE = 300, 850
+from peerlend.vocabulary import GRADES, MAX_SCORE, MIN_SCORE, Grade
+
 #: Minimum score of grades A, B, C, D, E (1..5): the CreditOracle contract's defaults.
 GRADE_THRESHOLDS: tuple[int, ...] = (740, 680, 620, 560, 500)
-GRADE_LETTERS = {1: "A", 2: "B", 3: "C", 4: "D", 5: "E", 0: "ineligible"}
+GRADE_LETTERS = {int(grade): grade.label for grade in (*GRADES, Grade.INELIGIBLE)}
 #: Grades that count as "approved" in reports: A-D.
 APPROVED_GRADES = (1, 2, 3, 4)
 #: Precision of every number in the artifact.

@@ -32,9 +32,9 @@ from oracle.service.canonical import canonical_json, fields_hash
 from oracle.service.scorer import Scorer
 from oracle.service.settings import OracleSettings
 from oracle.service.store import Application, Push, ScoreRequest, Submission
+from peerlend.vocabulary import Grade
 
 MAX_NONCE = 2**63 - 1
-GRADE_LETTERS = "-ABCDE"
 
 
 class Rejected(Exception):
@@ -160,7 +160,7 @@ def status_of(engine: Engine, address: str) -> dict | None:
         "stage": stage,
         "score": app.score if app else None,
         "grade": app.grade if app else None,
-        "grade_letter": GRADE_LETTERS[app.grade] if app and app.grade else None,
+        "grade_letter": Grade(app.grade).letter if app and app.grade is not None else None,
         "pd": app.pd if app else None,
         "reasons": json.loads(app.reasons_json) if app and app.reasons_json else [],
         "model_id": app.model_id if app else None,

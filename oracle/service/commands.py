@@ -15,6 +15,7 @@ import threading
 import click
 
 from oracle.service.settings import OracleSettings
+from peerlend.vocabulary import Grade
 
 log = logging.getLogger("oracle.service")
 
@@ -98,7 +99,7 @@ def score(address: str, push: bool, log_level: str) -> None:
     """Score --address from its stored application and print JSON; --push also pushes it as the
     answer to the account's pending on-chain request."""
     from oracle.service import store
-    from oracle.service.applications import GRADE_LETTERS, Rejected, checksum
+    from oracle.service.applications import Rejected, checksum
     from oracle.service.history import read_histories
     from oracle.service.store import Application, Push
 
@@ -121,7 +122,7 @@ def score(address: str, push: bool, log_level: str) -> None:
         "address": account,
         "score": scored.score,
         "grade": scored.grade,
-        "grade_letter": GRADE_LETTERS[scored.grade] if scored.grade else None,
+        "grade_letter": Grade(scored.grade).letter,
         "pd": scored.pd,
         "reasons": scored.reasons,
         "model_id": scored.model_id,

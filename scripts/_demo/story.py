@@ -20,12 +20,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-DAY = 86_400
-UNIT = 10**6
-EQUAL_INSTALLMENT, EQUAL_PRINCIPAL, INTEREST_ONLY, BULLET = range(4)
-STATUS = {1: "OPEN", 2: "FUNDED", 3: "ACTIVE", 4: "REPAID", 5: "DEFAULTED", 6: "CANCELLED", 7: "EXPIRED"}
-METHOD = {0: "equal installment", 1: "equal principal", 2: "interest only", 3: "bullet"}
-GRADE = "-ABCDE"
+from peerlend.vocabulary import DAY, Grade, LoanStatus, Method
+
+UNIT = 10**6  # the test stablecoin has 6 decimals
+EQUAL_INSTALLMENT, EQUAL_PRINCIPAL, INTEREST_ONLY, BULLET = Method
 
 
 def money(amount: int) -> str:
@@ -140,9 +138,7 @@ def run_story(accounts, chain, project, score_applicants, echo=print) -> Story:
     say("== 2. Credit scores")
     story.scores = score_applicants(story, list(cast.borrowers))
     for name, (score, grade, model_id) in story.scores.items():
-        say(
-            f"   {name}: score {score}, grade {GRADE[grade] if grade else 'ineligible'} (model {model_id[:10]}…)"
-        )
+        say(f"   {name}: score {score}, grade {Grade(grade).label} (model {model_id[:10]}…)")
 
     say("== 3. Requests and funding (借款标的 / 投标)")
 
@@ -154,7 +150,7 @@ def run_story(accounts, chain, project, score_applicants, echo=print) -> Story:
         story.loans[key] = loan_id
         story.notes[key] = []
         say(f"   loan {key} (#{loan_id}): {who} asks {money(principal)} at {apr_bps / 100:.1f}% "
-            f"over {n} × {period // DAY} days, {METHOD[method]}")  # fmt: skip
+            f"over {n} × {period // DAY} days, {Method(method).words}")  # fmt: skip
         return loan_id
 
     def fund(key, lender, amount):
@@ -279,8 +275,8 @@ def summarize(story: Story) -> dict[str, Any]:
         args = [r.event_arguments for r in rows]
         loans[key] = {
             "loan_id": loan_id,
-            "status": STATUS[loan.status],
-            "grade": GRADE[loan.grade],
+            "status": LoanStatus(loan.status).name,
+            "grade": Grade(loan.grade).label,
             "principal": loan.principal,
             "paid": sum(a["amount"] for a in args) + sum(r.event_arguments["amount"] for r in recoveries),
             "interest": sum(a["interest"] for a in args),
