@@ -46,7 +46,9 @@ class Settings(ChainSettings):
     keep_block_hashes: int = Field(
         1_024, ge=16, description="Block hashes kept below the cursor; older ones are pruned."
     )
-    max_backoff: float = Field(30.0, gt=0, description="Ceiling of the exponential backoff after RPC errors.")
+    backoff_base: float = Field(
+        1.0, gt=0, description="First delay (s) after a failed poll; doubles per failure."
+    )
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     api_block_poll: float = Field(

@@ -85,6 +85,16 @@ class Deployment:
         return to_checksum_address(entry["address"])
 
 
+def check_database_deployment(
+    stored: str | None, current: str, *, remedy: str, error: type[Exception] = DeploymentError
+) -> None:
+    """The one guard that a database belongs to one deployment: the indexer's and the oracle
+    service's databases record which deployment they were built from (`stored`, None when new)
+    and refuse any other (`current`), since their cursors and rows would be wrong there."""
+    if stored is not None and stored != current:
+        raise error(f"this database belongs to another deployment ({stored}, not {current}); {remedy}")
+
+
 def load_deployment(chain_id: int, path: Path | None = None) -> Deployment:
     """The record of `chain_id` at `path` (default `<deployments dir>/<chain_id>.json`).
 

@@ -14,6 +14,7 @@ waiting and races a slow start.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -36,6 +37,24 @@ def test_account(index: int):
 
     Account.enable_unaudited_hdwallet_features()
     return Account.from_mnemonic(TEST_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+
+
+@contextlib.contextmanager
+def ape_connected(url: str):
+    """ape connected to the running node at `url` (ape-foundry attaches to it by host, instead
+    of spawning its own); `APE_FOUNDRY_HOST` is restored afterwards. Yields the provider."""
+    from ape import networks
+
+    previous = os.environ.get("APE_FOUNDRY_HOST")
+    os.environ["APE_FOUNDRY_HOST"] = url
+    try:
+        with networks.parse_network_choice("ethereum:local:foundry") as provider:
+            yield provider
+    finally:
+        if previous is None:
+            os.environ.pop("APE_FOUNDRY_HOST", None)
+        else:
+            os.environ["APE_FOUNDRY_HOST"] = previous
 
 
 def anvil_binary() -> str | None:

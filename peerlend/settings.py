@@ -37,6 +37,9 @@ class ChainSettings(BaseSettings):
         ge=0,
         description="Blocks on top before a block counts; default 0 on local chains (1337, 31337), 12 elsewhere.",
     )
+    # the retry policy (peerlend.retry) after RPC or database errors
+    backoff_base: float = Field(0.5, gt=0, description="First retry delay (s); doubles per retry.")
+    backoff_max: float = Field(30.0, gt=0, description="Ceiling of the retry delay (s).")
 
     def confirmations_for(self, chain_id: int) -> int:
         if self.confirmations is not None:

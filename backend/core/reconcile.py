@@ -40,8 +40,8 @@ from sqlmodel import Session
 from backend.core.views import TERMS, due_now, effective_status, past_due, principal_outstanding
 from backend.core.vocabulary import LoanStatus
 from backend.db.models import Event, Identity, Loan, Note, Repayment, Score, SyncState, Token
-from peerlend import abi, loanmath
-from peerlend.deployments import Deployment
+from peerlend import abi, loanmath, vocabulary
+from peerlend.deployments import Deployment, check_database_deployment
 from peerlend.rpc import Rpc, RpcError
 
 LOAN_FIELDS = (
@@ -54,7 +54,7 @@ LEDGER_FIELDS = (
 )  # fmt: skip
 DEFAULT_FIELDS = ("debt", "cover", "recovered", "principal")
 DUE_FIELDS = ("past_due", "penalty", "next_due_time", "next_due_amount", "principal_outstanding", "payoff")
-UNDISBURSED = ("OPEN", "FUNDED", "CANCELLED", "EXPIRED")
+UNDISBURSED = tuple(status.name for status in LoanStatus if status in vocabulary.UNDISBURSED)
 
 
 class ReconcileError(RuntimeError):
@@ -237,11 +237,12 @@ def _indexed_state(session: Session, rpc: Rpc, deployment: Deployment) -> SyncSt
         raise ReconcileError(
             f"this database indexes chain {state.chain_id}, but the RPC serves chain {deployment.chain_id}"
         )
-    if state.deployment != deployment.fingerprint:
-        raise ReconcileError(
-            f"this database indexes another deployment ({state.deployment}) than {deployment.path} "
-            f"({deployment.fingerprint})"
-        )
+    check_database_deployment(
+        state.deployment,
+        deployment.fingerprint,
+        remedy=f"{deployment.path} is {deployment.fingerprint}",
+        error=ReconcileError,
+    )
     header = rpc.get_headers([state.last_block])[state.last_block]
     if header is None or (state.last_block_hash and header["hash"] != state.last_block_hash):
         raise ReconcileError(

@@ -34,7 +34,7 @@ from backend.db.models import Block, Event, EventAccount, Note, Snapshot, SyncSt
 from backend.indexer.apply import apply_event, get, replay, reset_cache
 from backend.indexer.decode import Decoder
 from backend.settings import Settings
-from peerlend.deployments import Deployment, DeploymentError
+from peerlend.deployments import Deployment, DeploymentError, check_database_deployment
 from peerlend.retry import Backoff, Stopped, retry_forever
 from peerlend.rpc import Rpc, RpcError
 
@@ -115,10 +115,12 @@ class Indexer:
                     )
                 )
                 session.commit()
-            elif state.deployment != deployment.fingerprint:
-                raise DeploymentError(
-                    f"this database indexes another deployment ({state.deployment}, record {deployment.path} is "
-                    f"{deployment.fingerprint}); use a fresh DATABASE_URL or `peerlend-indexer reset`"
+            else:
+                check_database_deployment(
+                    state.deployment,
+                    deployment.fingerprint,
+                    remedy=f"{deployment.path} is {deployment.fingerprint}: use a fresh DATABASE_URL or "
+                    "`peerlend-indexer reset`",
                 )
         self.deployment = deployment
         self.decoder = Decoder(deployment.contracts)
@@ -417,8 +419,8 @@ class Indexer:
 
     def run(self, exit_at_head: bool = False, fatal_deployment_errors: bool = True) -> None:
         """Polls forever (or until caught up with `exit_at_head`), retrying every error with the
-        shared backoff (1 s doubling to `max_backoff`, `peerlend.retry`)."""
-        backoff = Backoff(base=1.0, ceiling=self.settings.max_backoff)
+        shared backoff (`backoff_base` doubling to `backoff_max`, `peerlend.retry`)."""
+        backoff = Backoff(base=self.settings.backoff_base, ceiling=self.settings.backoff_max)
 
         def on_error(exc: BaseException, delay: float) -> None:
             self._record_error(exc)

@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from backend.db.models import SyncState
 from backend.risk import reminders, transfers, webhooks
+from peerlend.retry import Backoff, Stopped, retry_forever
 from peerlend.rpc import Rpc
 
 log = logging.getLogger("peerlend.risk")
@@ -73,14 +74,18 @@ class Monitor:
         self._stop.set()
 
     def run(self) -> None:
-        backoff = self.settings.risk_poll_interval
+        """Passes every `risk_poll_interval`; a failed pass (RPC, database, endpoint) is logged and
+        retried with the shared backoff (`peerlend.retry`), from the poll interval up to `backoff_max`."""
+        backoff = Backoff(base=self.settings.risk_poll_interval, ceiling=self.settings.backoff_max)
+
+        def on_error(exc: BaseException, delay: float) -> None:
+            self.status.last_error = f"{type(exc).__name__}: {exc}"
+            log.warning("risk monitor pass failed (%s); retrying in %.1fs", exc, delay)
+
         while not self._stop.is_set():
             try:
-                self.run_once()
-                self.status.last_error = None
-                backoff = self.settings.risk_poll_interval
-            except Exception as exc:  # noqa: BLE001  (RPC, database, endpoint: log, back off, retry)
-                self.status.last_error = f"{type(exc).__name__}: {exc}"
-                log.warning("risk monitor pass failed (%s); retrying in %.1fs", exc, backoff)
-                backoff = min(backoff * 2, self.settings.max_backoff)
-            self._stop.wait(backoff)
+                retry_forever(self.run_once, stop=self._stop, backoff=backoff, on_error=on_error)
+            except Stopped:
+                return
+            self.status.last_error = None
+            self._stop.wait(self.settings.risk_poll_interval)

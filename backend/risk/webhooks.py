@@ -27,6 +27,7 @@ from sqlmodel import Session
 from backend.core.views import as_of
 from backend.risk.models import ReminderDelivery
 from backend.risk.reminders import Reminder
+from peerlend.retry import Backoff
 
 log = logging.getLogger("peerlend.risk.webhooks")
 
@@ -132,9 +133,9 @@ def deliver_due(engine, settings, http: requests.Session | None = None, now: int
                     row.last_error,
                 )
             else:
-                delay = min(
-                    settings.risk_webhook_backoff_max, settings.risk_webhook_backoff * 2 ** (row.attempts - 1)
-                )
+                delay = Backoff(
+                    settings.risk_webhook_backoff, settings.risk_webhook_backoff_max, jitter=0
+                ).delay(row.attempts)
                 row.next_attempt_at = int(time.time() + delay + 0.999)
             session.add(row)
             session.commit()

@@ -4,7 +4,6 @@ API relayed on this origin so the page never talks to a second origin."""
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from pathlib import Path
 
@@ -15,7 +14,9 @@ from fastapi.staticfiles import StaticFiles
 
 from backend.web.settings import WebSettings
 from peerlend import abi
+from peerlend.deployments import DeploymentError
 from peerlend.rpc import Rpc
+from peerlend.settings import is_local_chain
 
 HERE = Path(__file__).resolve().parent
 DIST = HERE / "dist"
@@ -54,16 +55,15 @@ def app_config(settings, web: WebSettings) -> dict:
     tokens with symbol and decimals, and what the live stream and oracle relay offer."""
     rpc = Rpc(settings.rpc_url, settings.rpc_timeout)
     chain_id = rpc.chain_id()
-    path = settings.deployment_path(chain_id)
-    if not path.exists():
-        raise HTTPException(
-            status_code=503, detail=f"no deployment record for chain {chain_id}: deploy first"
-        )
-    record = json.loads(path.read_text())
-    tokens = [_token_info(settings.rpc_url, chain_id, address) for address in record.get("tokens", [])]
+    try:
+        deployment = settings.load_deployment(chain_id)
+    except DeploymentError as exc:
+        raise HTTPException(status_code=503, detail=str(exc)) from None
+    record = deployment.record
+    tokens = [_token_info(settings.rpc_url, chain_id, address) for address in deployment.tokens]
     return {
         "chain_id": chain_id,
-        "chain_name": "Peerlend local chain" if chain_id in (1337, 31337) else f"chain {chain_id}",
+        "chain_name": "Peerlend local chain" if is_local_chain(chain_id) else f"chain {chain_id}",
         "rpc_url": web.public_rpc_url or settings.rpc_url,
         "contracts": {
             name: {"address": record["contracts"][name]["address"], "abi": _abi(name)}

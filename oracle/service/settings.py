@@ -20,7 +20,7 @@ from peerlend.vocabulary import MAX_BATCH, MAX_TTL, MIN_TTL
 
 class OracleSettings(ChainSettings):
     """The service's settings: the chain fields of `ChainSettings` (rpc_url, rpc_timeout,
-    deployments_dir, deployment_file, confirmations) plus the ones below."""
+    deployments_dir, deployment_file, confirmations, backoff_base, backoff_max) plus the ones below."""
 
     model_config = SettingsConfigDict(env_prefix="PEERLEND_ORACLE_", env_file=".env", extra="ignore")
 
@@ -62,8 +62,6 @@ class OracleSettings(ChainSettings):
         description="Most requests queued or pushing; the ScoreRequested scan pauses while the queue is full.",
     )
     rpc_retries: int = Field(5, ge=0, description="Retries of one RPC call on transient errors.")
-    backoff_base: float = Field(0.5, gt=0, description="First retry delay (s); doubles per retry.")
-    backoff_max: float = Field(30.0, gt=0, description="Ceiling of the retry delay (s).")
 
     # HTTP API
     api_host: str = "127.0.0.1"

@@ -32,6 +32,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, Session, SQLModel, select
 
 from peerlend import db as database
+from peerlend.deployments import check_database_deployment
 
 # request statuses
 NEEDS_APPLICATION = "needs_application"
@@ -195,12 +196,9 @@ def bind_deployment(engine: Engine, chain_id: int, oracle_address: str) -> None:
     identity = f"{chain_id}:{oracle_address.lower()}"
     with session(engine) as db:
         stored = get_meta(db, "deployment")
+        check_database_deployment(stored, identity, remedy="use another PEERLEND_ORACLE_DB_URL")
         if stored is None:
             set_meta(db, "deployment", identity)
-        elif stored != identity:
-            raise RuntimeError(
-                f"database belongs to deployment {stored}, not {identity}; use another PEERLEND_ORACLE_DB_URL"
-            )
 
 
 def latest_request(db: Session, account: str) -> ScoreRequest | None:

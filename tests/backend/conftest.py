@@ -1,5 +1,6 @@
 """Backend fixtures: one anvil per test process with the full lifecycle of `lifecycle.py`
 deployed and driven through ape, then indexed into SQLite (and PostgreSQL when available).
+What tests import (settings, sync, dump, send) is in helpers.py, not here.
 
 ape is connected only while the chain is built; the tests talk to the chain with web3 and
 the vendored ABIs, as the indexer does.
@@ -10,45 +11,17 @@ from __future__ import annotations
 import functools
 import os
 import uuid
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from web3 import Web3
 
-from backend.db.session import migrate
-from backend.indexer.sync import Indexer
-from backend.settings import Settings
-from peerlend import abi, deployments
+from peerlend import deployments
 from peerlend.db import make_engine
-from peerlend.devchain import Anvil
-from tests.backend.lifecycle import Scenario, drive
+from peerlend.devchain import Anvil, ape_connected
+from tests.backend.helpers import Chain, make_settings, sync_to_head
+from tests.backend.lifecycle import drive
 
 POSTGRES_URL_ENV = "PEERLEND_TEST_POSTGRES_URL"
-
-
-@dataclass
-class Chain:
-    anvil: Anvil
-    url: str
-    deployments_dir: Path
-    record: dict
-    scenario: Scenario
-    w3: Web3
-
-    def contract(self, name: str):
-        return self.w3.eth.contract(address=self.record["contracts"][name]["address"], abi=abi.load(name))
-
-    @property
-    def book(self):
-        return self.contract("LoanBook")
-
-
-def connect_ape(url: str):
-    from ape import networks
-
-    os.environ["APE_FOUNDRY_HOST"] = url
-    return networks.parse_network_choice("ethereum:local:foundry")
 
 
 @pytest.fixture(scope="session")
@@ -58,9 +31,8 @@ def chain(tmp_path_factory) -> Chain:
     from peerlend.deploy import deploy_all, load_params
 
     node = Anvil(accounts=20).start()
-    previous = os.environ.get("APE_FOUNDRY_HOST")
     try:
-        with connect_ape(node.url):
+        with ape_connected(node.url):
             record = deploy_all(
                 accounts.test_accounts[0], load_params("local"), reuse=False, echo=lambda *_: None
             )
@@ -69,32 +41,7 @@ def chain(tmp_path_factory) -> Chain:
         deployments.save(record, directory)
         yield Chain(node, node.url, directory, record, scenario, Web3(Web3.HTTPProvider(node.url)))
     finally:
-        if previous is None:
-            os.environ.pop("APE_FOUNDRY_HOST", None)
-        else:
-            os.environ["APE_FOUNDRY_HOST"] = previous
         node.stop()
-
-
-def make_settings(chain: Chain, database_url: str, **overrides) -> Settings:
-    values = dict(
-        database_url=database_url,
-        rpc_url=chain.url,
-        deployments_dir=chain.deployments_dir,
-        confirmations=0,
-        poll_interval=0.05,
-        max_backoff=0.5,
-    )
-    values.update(overrides)
-    return Settings(**values)
-
-
-def sync_to_head(settings: Settings, engine=None, **indexer_kw) -> Indexer:
-    engine = engine or make_engine(settings.database_url)
-    migrate(engine)
-    indexer = Indexer(settings, engine, **indexer_kw)
-    indexer.run(exit_at_head=True)
-    return indexer
 
 
 # ---------------------------------------------------------------------------
@@ -170,54 +117,3 @@ def indexed(chain, tmp_path_factory):
     engine = make_engine(settings.database_url)
     indexer = sync_to_head(settings, engine)
     return settings, engine, indexer
-
-
-# ---------------------------------------------------------------------------
-# Comparing databases
-# ---------------------------------------------------------------------------
-
-
-def dump(engine, skip: tuple[str, ...] = ()) -> dict[str, list]:
-    """Every row of every table, with surrogate event ids replaced by (tx_hash, log_index),
-    so two databases built by different runs (or dialects) compare equal when their content is."""
-    import json
-
-    from sqlalchemy import select
-
-    from backend.db.models import Event, metadata
-
-    def norm(value):
-        if isinstance(value, dict | list):
-            return json.dumps(value, sort_keys=True)
-        return value
-
-    out = {}
-    with engine.connect() as conn:
-        ids = {
-            row.id: (row.tx_hash, row.log_index)
-            for row in conn.execute(select(Event.id, Event.tx_hash, Event.log_index))
-        }
-        for table in metadata.sorted_tables:
-            if table.name in skip:
-                continue
-            rows = []
-            for row in conn.execute(select(table)):
-                data = dict(row._mapping)
-                if table.name == "event":
-                    data.pop("id")
-                if table.name == "sync_state":  # this database's reorg history, not chain content
-                    data.pop("reorgs")
-                    data.pop("last_reorg_block")
-                if "event_id" in data:
-                    data["event_id"] = ids[data["event_id"]]
-                rows.append(tuple(sorted((key, norm(value)) for key, value in data.items())))
-            out[table.name] = sorted(rows, key=repr)
-    return out
-
-
-def send(chain: Chain, contract: str, fn: str, *args, sender: str):
-    """A transaction from one of anvil's unlocked accounts; returns the receipt."""
-    tx_hash = getattr(chain.contract(contract).functions, fn)(*args).transact({"from": sender})
-    receipt = chain.w3.eth.wait_for_transaction_receipt(tx_hash)
-    assert receipt.status == 1, f"{contract}.{fn}{args} reverted"
-    return receipt

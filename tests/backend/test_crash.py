@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from backend.db.models import SyncState
 from peerlend.db import make_engine
-from tests.backend.conftest import dump, make_settings, sync_to_head
+from tests.backend.helpers import dump, make_settings, sync_to_head
 
 SMALL_BATCHES = {"batch_blocks": 1, "min_batch_blocks": 1, "max_batch_blocks": 1}
 

@@ -16,7 +16,7 @@ from backend.core.reconcile import reconcile
 from backend.db.models import Loan, Note, Token
 from backend.settings import get_settings
 from peerlend.db import make_engine
-from tests.backend.conftest import make_settings, sync_to_head
+from tests.backend.helpers import make_settings, sync_to_head
 
 
 def run_cli(chain, database_url: str, monkeypatch, *args):

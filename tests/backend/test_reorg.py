@@ -9,7 +9,7 @@ from sqlmodel import Session
 from backend.core.reconcile import reconcile
 from backend.db.models import Loan, Note, Repayment
 from peerlend.db import make_engine
-from tests.backend.conftest import dump, make_settings, send, sync_to_head
+from tests.backend.helpers import dump, make_settings, send, sync_to_head
 from tests.backend.lifecycle import DAY, UNIT
 
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from backend.api.app import create_app
 from peerlend.devchain import free_port
-from tests.backend.conftest import make_settings
+from tests.backend.helpers import make_settings
 
 
 def wait_for(predicate, timeout: float = 30.0):

@@ -17,7 +17,7 @@ from backend.indexer.sync import Indexer
 from peerlend.db import make_engine
 from peerlend.deployments import DeploymentError
 from peerlend.rpc import Rpc, RpcError
-from tests.backend.conftest import dump, make_settings, sync_to_head
+from tests.backend.helpers import dump, make_settings, sync_to_head
 
 
 def chain_logs(chain) -> list[dict]:
@@ -157,7 +157,7 @@ def test_rpc_errors_are_retried_with_backoff(chain, indexed, tmp_path):
         batch_blocks=4,
         min_batch_blocks=4,
         max_batch_blocks=4,
-        max_backoff=0.05,
+        backoff_max=0.05,
     )
     engine = make_engine(settings.database_url)
     rpc = FlakyRpc(chain.url)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from peerlend.devchain import Anvil
+from peerlend.devchain import Anvil, ape_connected
 
 
 @pytest.fixture(scope="module")
@@ -18,13 +16,5 @@ def anvil():
 @pytest.fixture(scope="module")
 def ape_network(anvil):
     """ape connected to this module's anvil (ape-foundry attaches to a running node by host)."""
-    previous = os.environ.get("APE_FOUNDRY_HOST")
-    os.environ["APE_FOUNDRY_HOST"] = anvil.url
-    from ape import networks
-
-    with networks.parse_network_choice("ethereum:local:foundry") as provider:
+    with ape_connected(anvil.url) as provider:
         yield provider
-    if previous is None:
-        os.environ.pop("APE_FOUNDRY_HOST", None)
-    else:
-        os.environ["APE_FOUNDRY_HOST"] = previous

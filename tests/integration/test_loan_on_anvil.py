@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from peerlend.deploy import deploy_all, load_params
-
-DAY = 86_400
-UNIT = 10**6
-MODEL = b"\x42" * 32
+from peerlend.vocabulary import DAY
+from tests.integration.helpers import MODEL_ID as MODEL
+from tests.integration.helpers import UNIT, deploy_fresh
 
 
 @pytest.fixture(scope="module")
 def deployed(ape_network):
-    from ape import accounts, project
-
-    deployer = accounts.test_accounts[0]
-    record = deploy_all(deployer, load_params("local"), reuse=False, echo=lambda *_: None)
-    return {
-        name: getattr(project, name).at(entry["address"]) for name, entry in record["contracts"].items()
-    }, record
+    record, contracts = deploy_fresh()
+    return contracts, record
 
 
 def test_three_lenders_full_loan(deployed):

@@ -15,7 +15,7 @@ from oracle.service import store
 from oracle.service.api import create_app
 from oracle.service.runtime import Runtime
 from oracle.service.store import Application, ScoreRequest, Submission
-from tests.oracle.service_support import fields_for, model_path, scorer_for, settings_for, signed_payload
+from tests.oracle.helpers import fields_for, model_path, scorer_for, settings_for, signed_payload
 
 ALICE = Account.from_key("0x" + "a1" * 32)
 BOB = Account.from_key("0x" + "b2" * 32)

@@ -24,9 +24,8 @@ from oracle.service.store import Application, Push, ScoreRequest
 from oracle.service.worker import Worker
 from peerlend.deploy import load_params
 from peerlend.devchain import Anvil
-from tests.oracle.lagging_node import LaggingReceipts
-from tests.oracle.service_support import (
-    DAY,
+from peerlend.vocabulary import DAY
+from tests.oracle.helpers import (
     ORACLE_INDEX,
     ape_on,
     deploy,
@@ -40,6 +39,7 @@ from tests.oracle.service_support import (
     settings_for,
     signed_payload,
 )
+from tests.oracle.lagging_node import LaggingReceipts
 
 pytestmark = pytest.mark.anvil
 ORACLE_KEY = dev_account(ORACLE_INDEX).key.hex()

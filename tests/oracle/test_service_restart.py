@@ -19,7 +19,7 @@ from web3 import Web3
 from oracle.service import faults, store
 from oracle.service.store import Push
 from peerlend.devchain import Anvil, free_port
-from tests.oracle.service_support import (
+from tests.oracle.helpers import (
     ORACLE_INDEX,
     deploy,
     dev_account,

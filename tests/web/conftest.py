@@ -25,7 +25,7 @@ from web3 import Web3
 
 from peerlend import abi
 from peerlend.devchain import Anvil, free_port
-from tests.oracle.service_support import deploy, dev_account, model_path, service_env, start_service
+from tests.oracle.helpers import deploy, dev_account, model_path, service_env, start_service
 
 ROOT = Path(__file__).resolve().parents[2]
 PROVIDER_JS = (Path(__file__).parent / "wallet_provider.js").read_text()

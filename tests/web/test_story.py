@@ -19,10 +19,10 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.oracle.service_support import dev_account, fields_for, signed_payload
+from peerlend.vocabulary import DAY
+from tests.oracle.helpers import dev_account, fields_for, signed_payload
 from tests.web.conftest import DESKTOP, PHONE
 
-DAY = 86_400
 UNIT = 10**6  # tUSD has 6 decimals
 ATTESTER, ORACLE, ADMIN, RISK = 2, 3, 0, 1
 BORROWER, OTHER_BORROWER, LENDER_A, LENDER_B, BUYER = 4, 5, 7, 8, 10

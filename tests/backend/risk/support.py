@@ -6,7 +6,6 @@ fire), so each test module starts one chain; ape is connected only while deployi
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 from web3 import Web3
 
 from peerlend import abi, deployments
-from peerlend.devchain import Anvil
+from peerlend.devchain import Anvil, ape_connected
 
 DAY = 86_400
 UNIT = 10**6
@@ -29,25 +28,19 @@ DEPLOYER, OFFICER, ATTESTER, ORACLE = 0, 1, 2, 3
 
 @contextmanager
 def deployed_chain(directory: Path):
-    from ape import accounts, networks
+    from ape import accounts
 
     from peerlend.deploy import deploy_all, load_params
 
     node = Anvil(accounts=30).start()
-    previous = os.environ.get("APE_FOUNDRY_HOST")
     try:
-        os.environ["APE_FOUNDRY_HOST"] = node.url
-        with networks.parse_network_choice("ethereum:local:foundry"):
+        with ape_connected(node.url):
             record = deploy_all(
                 accounts.test_accounts[0], load_params("local"), reuse=False, echo=lambda *_: None
             )
         deployments.save(record, directory)
         yield Driver(node, Web3(Web3.HTTPProvider(node.url)), record, directory)
     finally:
-        if previous is None:
-            os.environ.pop("APE_FOUNDRY_HOST", None)
-        else:
-            os.environ["APE_FOUNDRY_HOST"] = previous
         node.stop()
 
 

@@ -20,7 +20,7 @@ from backend.api.app import create_app
 from backend.risk import transfers
 from peerlend.db import make_engine
 from peerlend.rpc import Rpc
-from tests.backend.conftest import make_settings, sync_to_head
+from tests.backend.helpers import make_settings, sync_to_head
 from tests.backend.risk.support import DAY, UNIT, deployed_chain
 
 OPERATOR_TOKEN = "officer-secret"

@@ -8,28 +8,21 @@ import os
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from eth_account import Account
 from web3 import Web3
 
 from oracle.service import signing
 from oracle.service.abi import CREDIT_ORACLE_ABI
 from oracle.service.settings import OracleSettings
-from peerlend.devchain import TEST_MNEMONIC
+from peerlend.devchain import ape_connected, test_account
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAIN_ID = 31337
-DAY = 86_400
 ORACLE_INDEX = 3  # deployments/params/local.json: roles.oracle
 
-Account.enable_unaudited_hdwallet_features()
-
-
-def dev_account(index: int):
-    return Account.from_mnemonic(TEST_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+dev_account = test_account  # anvil's test account `index`, key included
 
 
 # ---------------------------------------------------------------- model
@@ -95,21 +88,7 @@ def deploy(anvil_url: str, directory: Path) -> dict:
     return record
 
 
-@contextmanager
-def ape_on(anvil_url: str):
-    """ape connected to a running anvil (as tests/integration/conftest.py does)."""
-    previous = os.environ.get("APE_FOUNDRY_HOST")
-    os.environ["APE_FOUNDRY_HOST"] = anvil_url
-    from ape import networks
-
-    try:
-        with networks.parse_network_choice("ethereum:local:foundry") as provider:
-            yield provider
-    finally:
-        if previous is None:
-            os.environ.pop("APE_FOUNDRY_HOST", None)
-        else:
-            os.environ["APE_FOUNDRY_HOST"] = previous
+ape_on = ape_connected  # ape connected to a running anvil
 
 
 def oracle_contract(w3: Web3, record: dict):
