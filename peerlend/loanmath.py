@@ -182,11 +182,42 @@ def skip_settled(state: LoanState, cursor: int, remaining: int) -> int:
     return k
 
 
+def first_cursor(
+    principal: int,
+    apr_bps: int,
+    installments: int,
+    period_seconds: int,
+    method: int,
+    annuity: int | None = None,
+) -> int:
+    """The ledger cursor `disburse` sets, from the loan's terms: the first installment with
+    anything to pay (`_skip_settled` from 1), or the last for a bullet loan. On a 0%-APR
+    interest-only loan or a loan too small for its first parts that is not installment 1.
+    `annuity` is the loan record's (default: computed as `request_loan` does)."""
+    if method == BULLET:
+        return installments
+    if annuity is None:
+        annuity = (
+            annuity_payment(principal, apr_bps, installments, period_seconds)
+            if method == EQUAL_INSTALLMENT
+            else 0
+        )
+    k = 1
+    while k < installments:
+        part, interest = installment(
+            method, principal, apr_bps, installments, period_seconds, annuity, k, principal
+        )
+        if part + interest != 0:
+            break
+        k += 1
+    return k
+
+
 def initial_cursor(state: LoanState) -> int:
     """The ledger cursor `disburse` sets."""
-    if state.method == BULLET:
-        return state.installments
-    return skip_settled(state, 1, state.principal)
+    return first_cursor(
+        state.principal, state.apr_bps, state.installments, state.period_seconds, state.method, state.annuity
+    )
 
 
 def pending_penalty(state: LoanState, now: int) -> int:

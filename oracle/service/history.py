@@ -7,8 +7,10 @@ Kept deliberately simple (and the same for every borrower):
 * a `Repayment` on one of those loans is **late** when its block time is after the due time of
   the oldest installment that was unpaid before it, i.e. `start + cursor × period_seconds`, where
   `start` is `LoanDisbursed.start`, `period_seconds` comes from `LoanRequested`, and `cursor` is
-  the previous repayment's `next_installment` (1 before the first repayment; the last
-  installment for a bullet loan). Otherwise it is **on time** (paying early counts as on time).
+  the previous repayment's `next_installment`, or before the first repayment the cursor the
+  contract's `disburse` set (`peerlend.loanmath.first_cursor`: the first installment with
+  anything to pay, the last for a bullet loan). Otherwise it is **on time** (paying early counts
+  as on time).
   The grace period does not make a payment on time: it only delays penalties.
 * `defaults` — `LoanDefaulted` events of those loans.
 * `delinquent_loans` — those loans, not defaulted, whose oldest unpaid installment (the cursor
@@ -26,8 +28,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from oracle.service.chain import Chain
-
-BULLET = 3
+from peerlend.loanmath import first_cursor
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,17 @@ class BorrowerHistory:
             "defaults": self.defaults,
             "delinquent_loans": self.delinquent_loans,
         }
+
+
+def disbursal_cursor(requested) -> int:
+    """The installment `disburse` made current, from the `LoanRequested` arguments."""
+    return first_cursor(
+        requested.principal,
+        requested.apr_bps,
+        requested.installments,
+        requested.period_seconds,
+        requested.method,
+    )
 
 
 def read_histories(
@@ -76,10 +88,7 @@ def read_histories(
     }
 
     times: dict[int, int] = {}
-    cursor = {
-        loan_id: (loans[loan_id].installments if loans[loan_id].method == BULLET else 1)
-        for loan_id in disbursed
-    }
+    cursor = {loan_id: disbursal_cursor(loans[loan_id]) for loan_id in disbursed}
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for loan_id in disbursed:
         counts[loans[loan_id].borrower]["loans"] += 1

@@ -17,14 +17,15 @@ from web3 import Web3
 from oracle.service import commands, faults, store, watcher
 from oracle.service import runtime as runtime_module
 from oracle.service.api import create_app
-from oracle.service.history import BorrowerHistory
+from oracle.service.history import BorrowerHistory, read_histories
 from oracle.service.runtime import Runtime
 from oracle.service.standing import REASON_DELINQUENT, WITHHELD_SCORE
 from oracle.service.store import Application, Push, ScoreRequest
 from oracle.service.worker import Worker
 from peerlend.deploy import load_params
 from peerlend.devchain import Anvil
-from peerlend.vocabulary import DAY
+from peerlend.loanmath import first_cursor
+from peerlend.vocabulary import DAY, GRADES, Method
 from tests.oracle.helpers import (
     ORACLE_INDEX,
     ape_on,
@@ -523,3 +524,66 @@ def test_a_push_given_up_on_before_its_receipt_came_is_not_pushed_again(world):
     assert request.status == store.DONE
     status = world["client"].get(f"/applications/{ivan.address}").json()
     assert status["status"] == "scored" and status["tx_hash"] == first.tx_hash
+
+
+def test_history_starts_at_the_installment_disburse_made_current(world):
+    """A 0%-APR interest-only loan and a loan too small for its first parts owe nothing before
+    their last installment, so `disburse` puts the contract's cursor there. A repayment after the
+    first two due dates but before the last is on time for the contract (nothing past due), and
+    must be on time in the oracle's history too."""
+    record, unit, period = world["record"], 10**6, 30 * DAY
+    terms = {  # borrower account: (principal, apr_bps, installments, period_seconds, method)
+        7: (1_000 * unit, 0, 3, period, Method.INTEREST_ONLY),
+        8: (2, 1_200, 3, period, Method.EQUAL_PRINCIPAL),  # 2 base units: parts and interest round to 0
+    }
+    with ape_on(world["anvil"].url):
+        from ape import accounts, chain, project
+
+        test = accounts.test_accounts
+        c = {name: getattr(project, name).at(entry["address"]) for name, entry in record["contracts"].items()}
+        token, book, identity, oracle = (
+            c["TestStablecoin"],
+            c["LoanBook"],
+            c["IdentityRegistry"],
+            c["CreditOracle"],
+        )
+        limits = [tuple(book.grade_limits(token.address, grade)) for grade in GRADES]
+        book.set_grade_limits(
+            token.address, [(most, exposure, 0) for most, exposure, _ in limits], sender=test[0]
+        )
+        for index in terms:
+            token.mint(test[index], 2_000 * unit, sender=test[0])
+            token.approve(book.address, 2**256 - 1, sender=test[index])
+            identity.attest(
+                test[index], bytes([index]) * 32, chain.pending_timestamp + 3650 * DAY, sender=test[2]
+            )
+        oracle.push_scores(
+            [test[i].address for i in terms], [700] * len(terms), b"\x42" * 32, 300 * DAY, sender=test[3]
+        )
+        token.mint(test[5], 2_000 * unit, sender=test[0])  # the lender
+        token.approve(book.address, 2**256 - 1, sender=test[5])
+        if not identity.is_verified(test[5]):
+            identity.attest(test[5], bytes([5]) * 32, chain.pending_timestamp + 3650 * DAY, sender=test[2])
+        loans = {}
+        for index, (principal, apr_bps, n, seconds, method) in terms.items():
+            receipt = book.request_loan(
+                token.address, principal, apr_bps, n, seconds, method, 7 * DAY, sender=test[index]
+            )
+            loans[index] = receipt.events.filter(book.LoanRequested)[0].loan_id
+            book.fund(loans[index], principal, sender=test[5])
+        chain.pending_timestamp += DAY
+        for index in terms:
+            book.disburse(loans[index], sender=test[index])
+            assert book.ledger(loans[index]).cursor == first_cursor(*terms[index]) == 3
+        chain.pending_timestamp = max(book.loan(loan).start for loan in loans.values()) + 2 * period + DAY
+        for index, (principal, *_) in terms.items():
+            assert book.amount_due(loans[index]).past_due == 0  # the contract: nothing is late yet
+            book.repay(loans[index], principal, sender=test[index])
+        book.set_grade_limits(token.address, limits, sender=test[0])
+        chain.mine()
+
+    histories = read_histories(world["runtime"].chain, [dev_account(index).address for index in terms])
+    for index in terms:
+        history = histories[dev_account(index).address].as_dict()
+        assert (history["loans"], history["repayments_on_time"], history["repayments_late"]) == (1, 1, 0)
+        assert history["defaults"] == 0
