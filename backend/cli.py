@@ -84,6 +84,19 @@ def serve(host: str | None, port: int | None, no_indexer: bool) -> None:
 
 
 @main.command()
+def migrate() -> None:
+    """Bring the database schema up to date (`alembic upgrade head`), then exit.
+
+    `run` and `serve` migrate at start too; this is for deploy scripts that migrate first."""
+    from backend.db.session import migrate as upgrade
+    from peerlend.db import make_engine
+
+    engine = make_engine(get_settings().database_url)
+    upgrade(engine)
+    click.echo(f"database at {engine.url!r} is up to date", err=True)
+
+
+@main.command()
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def reset(yes: bool) -> None:
     """Delete everything indexed (the schema stays), e.g. before indexing a new deployment."""

@@ -179,10 +179,7 @@ def test_every_first_party_import_exists_in_the_tree():
             if not exists(module):
                 missing.append(f"{path.relative_to(ROOT)}:{line} {module}")
             elif (
-                name
-                and name != "*"
-                and not exists(f"{module}.{name}")
-                and name not in names_bound_in(module)
+                name and name != "*" and not exists(f"{module}.{name}") and name not in names_bound_in(module)
             ):
                 missing.append(f"{path.relative_to(ROOT)}:{line} from {module} import {name}")
     assert missing == [], "imports of modules or names that are not in this tree:\n" + "\n".join(missing)
