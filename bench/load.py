@@ -35,7 +35,6 @@ per block.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -153,15 +152,12 @@ def deploy(accounts: int = 100, directory: Path | None = None) -> Chain:
     import tempfile
 
     from peerlend import deployments
-    from peerlend.devchain import Anvil
+    from peerlend.devchain import Anvil, ape_connected
 
     started = time.perf_counter()
     node = Anvil(accounts=accounts).start()
-    previous = os.environ.get("APE_FOUNDRY_HOST")
     try:
-        os.environ["APE_FOUNDRY_HOST"] = node.url
         from ape import accounts as ape_accounts
-        from ape import networks
         from ape.logging import logger
 
         from peerlend.deploy import deploy_all, load_params
@@ -169,7 +165,7 @@ def deploy(accounts: int = 100, directory: Path | None = None) -> Chain:
         level = logger.level
         logger.set_level("WARNING")
         try:
-            with networks.parse_network_choice("ethereum:local:foundry"):
+            with ape_connected(node.url):
                 record = deploy_all(
                     ape_accounts.test_accounts[0], load_params("local"), reuse=False, echo=lambda *_: None
                 )
@@ -178,11 +174,6 @@ def deploy(accounts: int = 100, directory: Path | None = None) -> Chain:
     except BaseException:
         node.stop()
         raise
-    finally:
-        if previous is None:
-            os.environ.pop("APE_FOUNDRY_HOST", None)
-        else:
-            os.environ["APE_FOUNDRY_HOST"] = previous
     directory = directory or Path(tempfile.mkdtemp(prefix="peerlend-bench-deploy-"))
     deployments.save(record, directory)
     return Chain(node, node.url, record, directory, time.perf_counter() - started)

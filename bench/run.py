@@ -18,7 +18,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from peerlend.devchain import Anvil
+from peerlend.devchain import Anvil, ape_connected
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -51,10 +51,7 @@ def machine() -> dict:
 
 
 def with_ape(node: Anvil):
-    os.environ["APE_FOUNDRY_HOST"] = node.url
-    from ape import networks
-
-    return networks.parse_network_choice("ethereum:local:foundry")
+    return ape_connected(node.url)
 
 
 def run_gas(quick: bool) -> dict:

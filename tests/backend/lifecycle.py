@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-DAY = 86_400
+from peerlend.vocabulary import DAY
+
 UNIT = 10**6
 MODEL = b"\x42" * 32
 MODEL2 = b"\x43" * 32

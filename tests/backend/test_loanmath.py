@@ -9,8 +9,7 @@ from hypothesis import strategies as st
 from web3.exceptions import ContractLogicError
 
 from peerlend import loanmath
-
-DAY = 86_400
+from peerlend.vocabulary import DAY
 
 
 @st.composite

@@ -17,7 +17,7 @@ from backend.api.app import create_app
 from backend.db.session import migrate
 from backend.indexer.sync import Indexer
 from peerlend.db import make_engine
-from tests.backend.conftest import make_settings
+from tests.backend.helpers import make_settings
 
 DISBURSED = ("ACTIVE", "REPAID", "DEFAULTED")
 READERS = 4

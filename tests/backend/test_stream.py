@@ -14,7 +14,7 @@ import threading
 import httpx
 
 from peerlend.devchain import free_port
-from tests.backend.conftest import send
+from tests.backend.helpers import send
 from tests.backend.test_serve import wait_for
 
 

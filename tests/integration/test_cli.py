@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from peerlend.cli.commands import main
 from peerlend.cli.display import parse_amount, units
 from peerlend.deploy import deploy_all, load_params
+from peerlend.vocabulary import DAY
 
-DAY = 86_400
 UNIT = 10**6
 
 

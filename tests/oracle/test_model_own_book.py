@@ -20,7 +20,7 @@ from oracle.service import store
 from oracle.service.api import create_app
 from oracle.service.history import BorrowerHistory
 from oracle.service.runtime import Runtime, load_scorer
-from tests.oracle.service_support import settings_for, signed_payload
+from tests.oracle.helpers import settings_for, signed_payload
 
 APPLICANT = Account.from_key("0x" + "c3" * 32)
 

@@ -22,8 +22,7 @@ import pytest
 from web3 import Web3
 
 from peerlend.devchain import Anvil
-from tests.oracle.lagging_node import LaggingReceipts
-from tests.oracle.service_support import (
+from tests.oracle.helpers import (
     deploy,
     dev_account,
     fields_for,
@@ -32,6 +31,7 @@ from tests.oracle.service_support import (
     score_updates,
     signed_payload,
 )
+from tests.oracle.lagging_node import LaggingReceipts
 from tests.oracle.test_service_restart import Service
 
 pytestmark = pytest.mark.anvil

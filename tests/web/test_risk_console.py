@@ -9,9 +9,9 @@ import time
 import requests
 from playwright.sync_api import expect
 
+from peerlend.vocabulary import DAY
 from tests.web.conftest import OPERATOR_TOKEN
 
-DAY = 86_400
 UNIT = 10**6
 TRANSFER_ABI = [
     {"type": "function", "name": "transfer", "stateMutability": "nonpayable", "outputs": [{"type": "bool", "name": ""}],

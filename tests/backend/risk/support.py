@@ -14,8 +14,8 @@ from web3 import Web3
 
 from peerlend import abi, deployments
 from peerlend.devchain import Anvil, ape_connected
+from peerlend.vocabulary import DAY
 
-DAY = 86_400
 UNIT = 10**6
 TOKEN_ABI = [
     {"type": "function", "name": name, "stateMutability": "nonpayable", "outputs": [],

@@ -30,7 +30,7 @@ from backend.risk.webhooks import verify
 from peerlend.db import make_engine
 from peerlend.devchain import free_port
 from peerlend.rpc import Rpc, RpcError
-from tests.backend.conftest import make_settings, sync_to_head
+from tests.backend.helpers import make_settings, sync_to_head
 from tests.backend.risk.support import DAY, UNIT, deployed_chain
 
 SECRET = "webhook-secret"
