@@ -463,6 +463,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 def _run(quick: bool) -> dict[str, Any]:
     started = time.perf_counter()
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     prepared = _prepared(quick)
     try:
         wrk, how = ensure_wrk()
@@ -527,6 +528,7 @@ def _run(quick: bool) -> dict[str, Any]:
             "database_rows": sizes,
             "target_p99_ms": TARGET_P99_MS,
             "targets_ms": TARGETS_MS,
+            "load_average": [load_before, os.getloadavg()[0] if hasattr(os, "getloadavg") else None],
             "missed": sorted(missed),
             "results": results,
             "request_limit_results": limited,
@@ -585,6 +587,13 @@ def markdown(out: dict[str, Any]) -> list[str]:
         "it shares the CPU with the server, so these numbers are pessimistic)"
     )
     rows = out["database_rows"]
+    load = out.get("load_average") or [None, None]
+    busy = (
+        f" The machine's 1-minute load average was {load[0]:.1f} before and {load[1]:.1f} after the section "
+        "(2 cores; other work was running): p99 then measures time spent waiting for a core."
+        if load[0] is not None and load[1] is not None
+        else ""
+    )
     lines = [
         f"`peerlend-indexer serve --no-indexer` (one uvicorn process with uvloop and httptools, no access log: "
         f"as shipped) on the backfilled databases ({rows['event']:,} events, {rows['loan']:,} loans, "
@@ -592,7 +601,7 @@ def markdown(out: dict[str, Any]) -> list[str]:
         f"warm-up. `{CEILING}` is a constant `async def` endpoint: the framework's ceiling; *× ceiling* is each "
         f"endpoint's throughput over it at the same database and connections. {LOANS_NOTE}. Targets "
         "(SQLite, 100 connections): p99 ≤ 25 ms for `/loans/{id}` and `/stats`, ≤ 50 ms for `/loans` and "
-        "`/accounts/{a}`, 0 errors; PostgreSQL is measured the same way.",
+        "`/accounts/{a}`, 0 errors; PostgreSQL is measured the same way." + busy,
         "",
         "| database | server | endpoint | connections | req/s | × ceiling | p50 ms | p99 ms | completed | errors | target p99 (ms) |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|",

@@ -81,6 +81,13 @@ def main() -> None:
     report["bench_seconds"] = round(time.perf_counter() - started, 1)
 
     RESULTS.mkdir(exist_ok=True)
+    previous = RESULTS / "latest.json"
+    if args.only and previous.exists():
+        # A partial run updates its sections and keeps the others' last results.
+        kept = json.loads(previous.read_text())
+        for name in ("gas", "indexer", "api", "suite"):
+            if name not in sections and name in kept:
+                report[name] = kept[name]
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
     from bench.report import render
 

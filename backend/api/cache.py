@@ -102,6 +102,10 @@ class IndexedBlock:
                 async with self._changed:
                     self._changed.notify_all()
 
+    @property
+    def running(self) -> bool:
+        return self._changed is not None
+
     async def wait_change(self, seen: Marker | None, timeout: float) -> Marker | None:
         """Returns once the marker differs from `seen` (or after `timeout`)."""
         async with self._changed:

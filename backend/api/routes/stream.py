@@ -17,7 +17,7 @@ import json
 from typing import Annotated
 
 import anyio.to_thread
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sse_starlette import EventSourceResponse
@@ -84,6 +84,10 @@ async def stream_events(
 ):
     engine = snapshot_reads(request.app.state.engine)  # read-only: never waits for the indexer
     block = request.app.state.block
+    if not block.running:
+        raise HTTPException(
+            status_code=503, detail="the event stream needs the server running (its lifespan)"
+        )
 
     async def events():
         seen = block.marker
