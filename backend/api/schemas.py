@@ -10,6 +10,8 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
+from backend.core.vocabulary import METHOD_NAMES, STATUS_NAMES
+
 T = TypeVar("T")
 Amount = str
 
@@ -52,9 +54,9 @@ class LoanSummary(BaseModel):
     apr_bps: int
     installments: int
     period_seconds: int
-    method: Literal["EQUAL_INSTALLMENT", "EQUAL_PRINCIPAL", "INTEREST_ONLY", "BULLET"]
+    method: Literal[METHOD_NAMES]
     method_id: int = Field(description="The contract's number for the method (0–3)")
-    status: Literal["OPEN", "FUNDED", "ACTIVE", "REPAID", "DEFAULTED", "CANCELLED", "EXPIRED"]
+    status: Literal[STATUS_NAMES]
     status_id: int = Field(description="The contract's number for the status (1–7)")
     funded: Amount
     lender_count: int = Field(description="Distinct accounts that funded a note of the loan")
@@ -347,7 +349,7 @@ class AccountOut(BaseModel):
 # Stats
 # ---------------------------------------------------------------------------
 
-Statuses = dict[Literal["OPEN", "FUNDED", "ACTIVE", "REPAID", "DEFAULTED", "CANCELLED", "EXPIRED"], int]
+Statuses = dict[Literal[STATUS_NAMES], int]
 
 
 class CountAmount(BaseModel):

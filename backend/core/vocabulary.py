@@ -13,7 +13,21 @@ from enum import IntEnum
 
 from peerlend.vocabulary import GRADES, Grade, LoanStatus, Method
 
-__all__ = ["Grade", "LoanGrade", "LoanStatus", "Method", "parse"]
+__all__ = [
+    "GRADE_NAMES",
+    "METHOD_NAMES",
+    "STATUS_NAMES",
+    "Grade",
+    "LoanGrade",
+    "LoanStatus",
+    "Method",
+    "parse",
+]
+
+# The names the API answers with (its JSON schema lists them).
+STATUS_NAMES = tuple(status.name for status in LoanStatus)
+METHOD_NAMES = tuple(method.name for method in Method)
+GRADE_NAMES = tuple(grade.letter for grade in GRADES)
 
 # The grades a loan can carry: gating needs a scored grade, so grade 0 never reaches the book
 # and is no filter value. Named "Grade" in messages ("unknown Grade '0'").

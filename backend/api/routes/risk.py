@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from backend.api.deps import Address, AsOfDep, PageDep, SessionDep, not_found
+from backend.core.vocabulary import GRADE_NAMES
 from backend.risk import aml, cohorts, delinquency, drift
 from backend.risk.delinquency import BUCKETS, Book
 from backend.risk.models import ReminderDelivery, RiskTransferCursor
@@ -145,7 +146,7 @@ def risk_vintages(
     point: AsOfDep,
     token: Annotated[Address | None, Query()] = None,
     grade: Annotated[
-        Literal["A", "B", "C", "D", "E", "all"] | None, Query(description="'all': cohorts over every grade")
+        Literal[(*GRADE_NAMES, "all")] | None, Query(description="'all': cohorts over every grade")
     ] = None,
 ) -> dict:
     rows = _cached(
@@ -167,9 +168,7 @@ def risk_roll_rates(
     point: AsOfDep,
     period_days: Annotated[int, Query(ge=1, le=366, description="Days between snapshots")] = 30,
     token: Annotated[Address | None, Query(description="Only loans in this token")] = None,
-    grade: Annotated[
-        Literal["A", "B", "C", "D", "E"] | None, Query(description="Only loans of this grade")
-    ] = None,
+    grade: Annotated[Literal[GRADE_NAMES] | None, Query(description="Only loans of this grade")] = None,
     origination_month: Annotated[
         str | None,
         Query(
