@@ -82,7 +82,55 @@ TEST_ORDER = (
 )
 
 # Mutant id -> why no input can tell it from the original. Reviewed by hand.
-EQUIVALENT: dict[str, str] = {}
+EQUIVALENT: dict[str, str] = {
+    # LoanBook v1 (_payoff_parts in LoanBook.vy).
+    "LoanBook:_payoff_parts:bound:def8f617": (
+        "`due_at <= now` -> `<`: at due_at == now the mutant takes the pro-rata branch, where "
+        "earned = part_interest * (due_at - begin) // (due_at - begin) = part_interest exactly "
+        "(due_at > begin as period_seconds > 0), so it adds part_interest - paid like the original "
+        "(0 if equal, also like the original), then stops; the original goes on to k + 1, whose "
+        "window starts at due_at == now (or k + 1 > installments, always for BULLET), so it earns 0 "
+        "there and stops too. Same interest, same principal."
+    ),
+    "LoanBook:_payoff_parts:bound:0ce28565": (
+        "`now > begin` -> `>=`: at now == begin the mutant computes earned = part_interest * 0 // "
+        "(due_at - begin) = 0, the value the original leaves in place."
+    ),
+    "LoanBook:_payoff_parts:bound:bfd823d9": (
+        "`earned > paid` -> `>=`: at earned == paid the mutant adds earned - paid = 0."
+    ),
+    # LoanBook v2 (loan_math module, disburse with the ledger's level).
+    "LoanBook:disburse:dropped:8354b0a8": (
+        "`record.annuity = annuity` writes the memory copy only; after it disburse reads record's "
+        "method, principal, apr, installments, period, start and token (for _skip_settled, the "
+        "ledger and the payout), never record.annuity (loan_math and schedule_math read no annuity "
+        "field; the schedule runs on state.level), and storage gets `self._loans[id].annuity = "
+        "annuity` separately."
+    ),
+    "loan_math:_earned:bound:3dfb44ff": (
+        "`now <= begin` -> `<`: at now == begin the mutant returns "
+        "_period_interest(remaining, apr, 0) = remaining * apr * 0 // (BPS * YEAR) = 0, as the "
+        "original does."
+    ),
+    "loan_math:_payoff_parts:bound:f7d39c9f": "`earned > paid` -> `>=`: at equality it adds earned - paid = 0.",
+    "loan_math:_pending_penalty:bound:d7173a84": (
+        "`now <= accrued_until` -> `<`: at now == accrued_until the mutant runs the loop, where "
+        "every installment it reaches has late_from < now, so elapsed = now - max(late_from, "
+        "accrued_until) = 0 and it adds 0; it returns min(0, cap - charged) = 0 (charged < cap, "
+        "checked first). The loop body's other arithmetic does not depend on the timestamp, and "
+        "the original runs it on the same ledger one second later, so it cannot revert only here."
+    ),
+    "loan_math:_pending_penalty:bound:b848cd18": (
+        "`charged >= cap` -> `>`: at charged == cap the mutant runs the loop and returns "
+        "min(added, cap - charged) = min(added, 0) = 0; the loop is the one the original runs "
+        "whenever charged < cap, on the same ledger."
+    ),
+    "loan_math:_pending_penalty:bound:d9ea84eb": (
+        "`late_from >= now` -> `>`: at late_from == now the mutant also counts installment k with "
+        "elapsed = now - max(now, accrued_until) = 0 (accrued_until <= now), adding 0; installment "
+        "k + 1 has late_from + period_seconds > now and stops it, as the original stopped at k."
+    ),
+}
 
 # Run after everything else, for mutants with PEERLEND_FUZZ_EXAMPLES lowered (see --fuzz-examples).
 FUZZ_EXAMPLES = 10
@@ -202,8 +250,12 @@ def _outside_strings_and_types(code: str) -> list[tuple[int, int]]:
     return hidden
 
 
-def _id(file: str, function: str, kind: str, original: str, mutated: str, nth: int) -> str:
-    digest = hashlib.sha256(f"{file}|{function}|{original.strip()}|{mutated.strip()}|{nth}".encode())
+def _id(file: str, function: str, body: str, kind: str, original: str, mutated: str, nth: int) -> str:
+    """Stable across runs and edits elsewhere in the file (no line number in it), but new when
+    the mutated function's body changes: an equivalence argued for one version of a function
+    must be argued again for the next."""
+    text = f"{file}|{function}|{body}|{original.strip()}|{mutated.strip()}|{nth}"
+    digest = hashlib.sha256(text.encode())
     return f"{Path(file).stem}:{function}:{kind}:{digest.hexdigest()[:8]}"
 
 
@@ -213,18 +265,21 @@ def mutants_of(file: str, source: str) -> list[Mutant]:
     found: list[Mutant] = []
     seen: dict[tuple, int] = {}
 
+    body = ""
+
     def add(function: str, kind: str, i: int, mutated_line: str) -> None:
         key = (function, lines[i].strip(), mutated_line.strip())
         nth = seen.get(key, 0)
         seen[key] = nth + 1
         found.append(
-            Mutant(_id(file, function, kind, lines[i], mutated_line, nth), file, i + 1, function, kind,
+            Mutant(_id(file, function, body, kind, lines[i], mutated_line, nth), file, i + 1, function, kind,
                    lines[i].strip(), mutated_line.strip())
         )  # fmt: skip
 
     for function, start, end in _functions(lines):
         if not money.search(function):
             continue
+        body = "\n".join(line.strip() for line in lines[start:end] if line.strip())
         skip = _in_docstring(lines, start, end)
         for i in range(start, end):
             line = lines[i]
@@ -495,6 +550,25 @@ def write_report(
     (RESULTS / "mutation.md").write_text("\n".join(lines) + "\n")
 
 
+def rereport(mutants: list[Mutant]) -> None:
+    """Rewrite the last report after survivors were argued equivalent, without running again:
+    outcomes keep their result, ids are those of the current generator (matched by file, line
+    and text), and a survivor whose id is in EQUIVALENT becomes equivalent."""
+    data = json.loads((RESULTS / "mutation.json").read_text())
+    fields = set(Mutant.__dataclass_fields__)
+    current = {(m.file, m.line, m.original, m.mutated): m for m in mutants}
+    outcomes = []
+    for row in data["outcomes"]:
+        mutant = Mutant(**{k: v for k, v in row.items() if k in fields})
+        mutant = current.get((mutant.file, mutant.line, mutant.original, mutant.mutated), mutant)
+        outcome = Outcome(mutant, row["result"], row["seconds"], row["detail"])
+        if outcome.result == "survived" and mutant.id in EQUIVALENT:
+            outcome = Outcome(mutant, "equivalent", outcome.seconds, EQUIVALENT[mutant.id])
+        outcomes.append(outcome)
+    write_report(sorted(outcomes, key=_order), data["mutants_generated"], data["seconds"], data["commit"],
+                 data.get("fuzz_examples", FUZZ_EXAMPLES), data.get("baseline_seconds", 0.0))  # fmt: skip
+
+
 def _prefix_spread(items: list) -> list:
     """`items` reordered so that every prefix is spread over the whole list (bit-reversed
     positions: 0, 1/2, 1/4, 3/4, ...), so a run cut short by --minutes is still a spread sample."""
@@ -515,6 +589,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) // 2))
     parser.add_argument("--list", action="store_true", help="print the mutants and exit")
     parser.add_argument("--match", help="only mutants whose id contains this text")
+    parser.add_argument("--rereport", action="store_true",
+                        help="rewrite the report from mutation.json with the current EQUIVALENT table; run nothing")  # fmt: skip
     parser.add_argument("--minutes", type=float,
                         help="start no new mutant after this many minutes (the report covers those run)")  # fmt: skip
     parser.add_argument("--fuzz-examples", type=int, default=FUZZ_EXAMPLES,
@@ -528,6 +604,9 @@ def main() -> None:
         for m in mutants:
             print(f"{m.id}\t{m.file}:{m.line}\t{m.original}  ->  {m.mutated}")
         print(f"{len(mutants)} mutants", file=sys.stderr)
+        return
+    if args.rereport:
+        rereport(mutants)
         return
     chosen = spread(mutants, args.limit)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
