@@ -8,7 +8,7 @@ import sqlite3
 import httpx
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 from sqlmodel import Session
 
 from backend.cli import main
@@ -174,3 +174,53 @@ def test_reset_command(chain, tmp_path, monkeypatch):
     sync_to_head(make_settings(chain, url), engine)
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Loan)) == 10
+
+
+def test_every_kind_of_drift_is_reported(chain, indexed, tmp_path):
+    """One planted difference per kind of served field with an on-chain counterpart, in a copy of
+    the indexed database: reconcile names each (scope, key, field)."""
+    from backend.db.models import Identity, Score
+
+    settings, engine, indexer = indexed
+    sc = chain.scenario
+    path = tmp_path / "drift.db"
+    with sqlite3.connect(settings.database_url.split("///", 1)[1]) as source, sqlite3.connect(path) as target:
+        source.backup(target)
+    copy = make_engine(f"sqlite:///{path}")
+    repaid, defaulted, active = sc.loans["repaid"], sc.loans["defaulted"], sc.loans["overdue_45"]
+    with Session(copy) as session:
+        session.get(Loan, repaid).apr_bps += 1  # the loan record
+        session.get(Loan, defaulted).coverage_bps += 1  # a frozen term
+        session.get(Loan, active).penalty_charged += 1  # the ledger
+        session.get(Loan, defaulted).default_cover += 1  # the default record
+        session.get(Note, sc.notes["sold"]).owner = sc.lenders[0]  # the owner (a sale missed)
+        session.get(Note, sc.notes["l2_loan1"]).share += 1  # the note record
+        token = session.get(Token, sc.token)
+        token.fees += 3  # the fee balance
+        token.allowed = False
+        blocked = session.get(Identity, "0x000000000000000000000000000000000000bEEF")
+        blocked.blocked = False  # KYC / blocklist
+        latest = session.scalars(
+            select(Score).where(Score.account == sc.borrower_a).order_by(Score.event_id.desc())
+        ).first()
+        latest.score += 1  # the oracle's score
+        session.delete(session.get(Note, sc.notes["l2_loan9"]))  # a note never indexed
+        session.commit()
+    with Session(copy) as session:
+        report = reconcile(session, indexer.rpc, indexer.deployment)
+    found = {(m.scope, m.key, m.field) for m in report.mismatches}
+    expected = {
+        ("loan", str(repaid), "apr_bps"),
+        ("loan", str(defaulted), "terms.coverage_bps"),
+        ("loan", str(active), "ledger.penalty_charged"),
+        ("loan", str(defaulted), "default.cover"),
+        ("note", str(sc.notes["sold"]), "owner"),
+        ("note", str(sc.notes["l2_loan1"]), "share"),
+        ("token", sc.token, "fees (token row)"),
+        ("token", sc.token, "allowed"),
+        ("account", "0x000000000000000000000000000000000000bEEF", "kyc.blocked"),
+        ("account", sc.borrower_a, "score"),
+        ("totals", "LoanBook", "note_count"),
+    }
+    assert expected <= found, expected - found
+    assert report.rpc_requests < report.calls / 50  # JSON-RPC batches, not one request per call
