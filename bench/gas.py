@@ -24,7 +24,17 @@ ANCHORS = {
     "NFTfi v2 acceptOffer": 536_101,
     "MetaStreet v2 extra funding source (borrow)": 21_000,
 }
-TARGETS = {"repay_installment": 90_000, "fund_later": 150_000, "fund_first": 150_000, "claim": 60_000}
+TARGETS = {
+    "repay_installment": 90_000,
+    "fund_first": 150_000,
+    "fund_later": 150_000,
+    "fund_completing": 150_000,
+    "claim": 60_000,
+    "request_loan": 200_000,
+    "disburse": 150_000,
+}
+SIZE_TARGETS = {"LoanBook": 22_500}
+EIP170 = 24_576
 
 
 class GasBench:
@@ -41,12 +51,15 @@ class GasBench:
         self.record = deploy_all(self.admin, load_params("local"), reuse=False, echo=lambda *_: None)
         c = {name: getattr(project, name).at(e["address"]) for name, e in self.record["contracts"].items()}
         self.token, self.book, self.notes = c["TestStablecoin"], c["LoanBook"], c["LoanNote"]
+        self.lens = c["LoanLens"]
         self.identity, self.oracle = c["IdentityRegistry"], c["CreditOracle"]
         self.results: dict[str, Any] = {
             "operations": {},
             "lender_scaling": {},
             "book_growth": {},
             "push_scores": {},
+            "storage": {},
+            "sizes": {},
         }
         self.lenders = []
         self._kyc_counter = 0
@@ -55,6 +68,37 @@ class GasBench:
 
     def _gas(self, receipt) -> int:
         return int(receipt.gas_used)
+
+    def _storage(self, receipt) -> dict[str, int]:
+        """Storage touched by one transaction, from anvil's opcode trace: distinct slots read
+        (SLOAD) and written (SSTORE), over every contract the call reached."""
+        trace = self.chain.provider.make_request(
+            "debug_traceTransaction",
+            [receipt.txn_hash, {"disableStack": False, "disableMemory": True, "disableStorage": True}],
+        )
+        address = [receipt.receiver.lower()]
+        read, written = set(), set()
+        for step in trace["structLogs"]:
+            depth, op = step["depth"], step["op"]
+            del address[depth:]
+            if op in ("SLOAD", "SSTORE"):
+                (read if op == "SLOAD" else written).add((address[-1], step["stack"][-1]))
+            elif op in ("CALL", "STATICCALL"):
+                address.append("0x" + step["stack"][-2][-40:])
+            elif op == "DELEGATECALL":
+                address.append(address[-1])
+        return {"slots_read": len(read), "slots_written": len(written)}
+
+    def _measure(self, name: str, receipt) -> int:
+        self.results["operations"][name] = self._gas(receipt)
+        self.results["storage"][name] = self._storage(receipt)
+        return self.results["operations"][name]
+
+    def sizes(self) -> None:
+        """Runtime bytecode size of each deployed contract (EIP-170: at most 24,576 bytes)."""
+        for name, contract in (("LoanBook", self.book), ("LoanLens", self.lens), ("LoanNote", self.notes)):
+            code = self.chain.provider.get_code(contract.address)
+            self.results["sizes"][name] = len(code)
 
     def _kyc(self, account):
         self._kyc_counter += 1
@@ -112,42 +156,41 @@ class GasBench:
         self.book.repay(loan_id, 10 * UNIT, sender=self.borrower)
 
     def operations(self):
-        ops = self.results["operations"]
-        attest = self._kyc(self.chain.provider.web3.eth.account.create().address)
-        ops["kyc_attest"] = self._gas(attest)
+        m = self._measure
+        m("kyc_attest", self._kyc(self.chain.provider.web3.eth.account.create().address))
         loan_id, receipt = self.request(principal=3_000 * UNIT)
-        ops["request_loan"] = self._gas(receipt)
+        m("request_loan", receipt)
         first = self.book.fund(loan_id, 1_000 * UNIT, sender=self.lenders[0])
         later = self.book.fund(loan_id, 1_000 * UNIT, sender=self.lenders[1])
         last = self.book.fund(loan_id, 1_000 * UNIT, sender=self.lenders[2])
-        ops["fund_first"] = self._gas(first)
-        ops["fund_later"] = self._gas(later)
-        ops["fund_completing"] = self._gas(last)
+        m("fund_first", first)
+        m("fund_later", later)
+        m("fund_completing", last)
         notes = [r.events.filter(self.book.LoanFunded)[0].note_id for r in (first, later, last)]
         self.advance(DAY)
-        ops["disburse"] = self._gas(self.book.disburse(loan_id, sender=self.borrower))
+        m("disburse", self.book.disburse(loan_id, sender=self.borrower))
         self.advance(30 * DAY)
-        due = self.book.amount_due(loan_id)
-        ops["repay_installment"] = self._gas(self.book.repay(loan_id, due.past_due, sender=self.borrower))
-        ops["claim"] = self._gas(self.book.claim(notes[0], sender=self.lenders[0]))
+        due = self.lens.amount_due(loan_id)
+        m("repay_installment", self.book.repay(loan_id, due.past_due, sender=self.borrower))
+        m("claim", self.book.claim(notes[0], sender=self.lenders[0]))
         transfer = self.notes.transferFrom(self.lenders[1], self.lenders[0], notes[1], sender=self.lenders[1])
-        ops["note_transfer"] = self._gas(transfer)
+        m("note_transfer", transfer)
         self.advance(10 * DAY)
-        ops["repay_in_full"] = self._gas(self.book.repay_in_full(loan_id, sender=self.borrower))
+        m("repay_in_full", self.book.repay_in_full(loan_id, sender=self.borrower))
 
         # default
         loan_id, _, _ = self.funded_loan(2)
         self.advance(DAY)
         self.book.disburse(loan_id, sender=self.borrower)
         self.advance(70 * DAY)
-        ops["mark_default"] = self._gas(self.book.mark_default(loan_id, sender=self.lenders[0]))
+        m("mark_default", self.book.mark_default(loan_id, sender=self.lenders[0]))
 
         # refund after cancel
         loan_id, _ = self.request()
         receipt = self.book.fund(loan_id, 10 * UNIT, sender=self.lenders[0])
         note_id = receipt.events.filter(self.book.LoanFunded)[0].note_id
         self.book.cancel(loan_id, sender=self.borrower)
-        ops["refund"] = self._gas(self.book.refund(note_id, sender=self.lenders[0]))
+        m("refund", self.book.refund(note_id, sender=self.lenders[0]))
 
     def lender_scaling(self, counts=(1, 10, 100)):
         self.make_lenders(max(counts))
@@ -156,7 +199,7 @@ class GasBench:
             self.advance(DAY)
             self.book.disburse(loan_id, sender=self.borrower)
             self.advance(30 * DAY)
-            due = self.book.amount_due(loan_id)
+            due = self.lens.amount_due(loan_id)
             repay = self._gas(self.book.repay(loan_id, due.past_due, sender=self.borrower))
             claim = self._gas(self.book.claim(notes[-1], sender=self.lenders[count - 1]))
             self.results["lender_scaling"][count] = {
@@ -225,6 +268,7 @@ class GasBench:
 
     def run(self, quick: bool = False) -> dict[str, Any]:
         self.setup()
+        self.sizes()
         self.echo("gas: operations")
         self.operations()
         self.echo("gas: lender scaling")
@@ -235,4 +279,5 @@ class GasBench:
         self.book_growth((10, 100) if quick else (10, 100, 1_000, 10_000))
         self.results["anchors"] = ANCHORS
         self.results["targets"] = TARGETS
+        self.results["size_targets"] = SIZE_TARGETS
         return self.results

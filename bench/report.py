@@ -27,10 +27,35 @@ def render(report: dict[str, Any]) -> str:
     gas = report.get("gas")
     if gas:
         targets = gas.get("targets", {})
-        lines += ["## Gas per operation", "", "| operation | gas | target |", "|---|---:|---|"]
+        storage = gas.get("storage", {})
+        lines += [
+            "## Gas per operation",
+            "",
+            "Storage: distinct slots the transaction read and wrote, over every contract it reached "
+            "(LoanBook, LoanNote, the token, the registries), from anvil's opcode trace.",
+            "",
+            "| operation | gas | target | slots read | slots written |",
+            "|---|---:|---|---:|---:|",
+        ]
         for name, value in gas["operations"].items():
             target = targets.get(name)
-            lines.append(f"| {name} | {_fmt(value)} | {_target_note(value, target) if target else ''} |")
+            slots = storage.get(name, {})
+            lines.append(
+                f"| {name} | {_fmt(value)} | {_target_note(value, target) if target else ''} "
+                f"| {slots.get('slots_read', '')} | {slots.get('slots_written', '')} |"
+            )
+        if gas.get("sizes"):
+            size_targets = gas.get("size_targets", {})
+            lines += [
+                "",
+                "## Contract sizes (runtime bytecode)",
+                "",
+                "| contract | bytes | target |",
+                "|---|---:|---|",
+            ]
+            for name, size in gas["sizes"].items():
+                target = size_targets.get(name, 24_576)
+                lines.append(f"| {name} | {_fmt(size)} | {_target_note(size, target)} |")
         lines += [
             "",
             "Anchors (published numbers of comparable operations):",

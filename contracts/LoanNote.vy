@@ -7,6 +7,13 @@
         transferable pro-rata claim on that loan's repayments. Selling a note
         (债权转让) is a plain ERC-721 transfer on any marketplace; the buyer
         then claims what the loan pays from LoanBook.
+
+        Buyers beware: credit already paid to the loan but not yet claimed
+        travels with the note, and the seller can front-run a sale by
+        claiming it in the same block as (or just before) the fill. What a
+        note is worth includes `LoanBook.claimable(note_id)` at the moment of
+        the transfer, not when the listing was made; price on the principal
+        outstanding, or fill only through an order that checks claimable.
 @dev LoanBook is the only minter and burner. It lives in its own contract
      because LoanBook together with snekmate's erc721 exceeds the EIP-170
      24,576-byte code size limit. The deployer binds the book once with

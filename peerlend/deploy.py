@@ -1,7 +1,7 @@
 """Deploy and wire Peerlend's contracts with ape: used by `ape run deploy`, the demo and tests.
 
 Order: [TestStablecoin on local chains] → IdentityRegistry → CreditOracle → LoanNote →
-LoanBook → bind the note to the book → roles → parameters. Re-running against a chain that
+LoanBook → LoanLens (views over the book) → bind the note to the book → roles → parameters. Re-running against a chain that
 already has a deployment record whose contracts still have code reuses them (idempotent).
 """
 
@@ -102,6 +102,10 @@ def deploy_all(deployer, params: dict[str, Any], *, reuse: bool = True, echo=pri
         roles["treasury"],
         tuple(terms[key] for key in TERMS_FIELDS),
     )
+    lens = get_or_deploy("LoanLens", book.address)
+    if lens.book() != book.address:  # a lens left from an older book: read this one
+        lens = contracts["LoanLens"] = deployer.deploy(project.LoanLens, book.address)
+        echo(f"LoanLens: deployed {lens.address}")
 
     if notes.book() != book.address:
         notes.set_book(book.address, sender=deployer)

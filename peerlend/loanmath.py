@@ -1,13 +1,15 @@
 """Python port of LoanBook's loan arithmetic, exact to the base unit.
 
-Ported line by line from `contracts/lib/schedule_math.vy` (schedule) and `contracts/LoanBook.vy`
-(`_check_loan_terms`, `_skip_settled`, `_pending_penalty`, `_payoff_parts`, `amount_due`,
-`_claimable`). One rounding rule, as on-chain: every division rounds down, and the last
-installment's principal is whatever scheduled principal remains.
+Ported line by line from `contracts/lib/schedule_math.vy` (schedule), `contracts/lib/loan_math.vy`
+(`_check_loan_terms`, `_skip_settled`, `_pending_penalty`, `_payoff_parts`), `contracts/LoanBook.vy`
+(`_waterfall`, `_claimable`) and `contracts/LoanLens.vy` (`amount_due`). One rounding rule, as
+on-chain: every division rounds down, and the last installment's principal is whatever scheduled
+principal remains.
 
 Both services use it (the indexer's derived state, the oracle's lateness history).
-`tests/backend/test_loanmath.py` checks `schedule` against the contract's `schedule` view
-and `amount_due` against the contract's `amount_due` view.
+`tests/backend/test_loanmath.py` checks `schedule` against LoanLens's `schedule` view and
+`amount_due` against LoanLens's `amount_due` view; the contract test state machine uses
+`waterfall` and `payoff_parts` as its model of what a payment settles.
 """
 
 from __future__ import annotations
@@ -82,24 +84,35 @@ def annuity_payment(principal: int, apr_bps: int, installments: int, period_seco
     return principal * factor // PRECISION
 
 
+def level_of(method: int, principal: int, apr_bps: int, installments: int, period_seconds: int) -> int:
+    """`schedule_math._level`: the annuity payment, or the principal part of EQUAL_PRINCIPAL."""
+    if method == EQUAL_INSTALLMENT:
+        return annuity_payment(principal, apr_bps, installments, period_seconds)
+    if method == EQUAL_PRINCIPAL:
+        return principal // installments
+    return 0
+
+
 def installment(
-    method: int, principal: int, apr_bps: int, installments: int, period_seconds: int, annuity: int, k: int,
-    remaining: int,
+    method: int, level: int, apr_bps: int, installments: int, period_seconds: int, k: int, remaining: int,
+    window: int,
 ) -> tuple[int, int]:  # fmt: skip
-    """(principal part, interest part) of installment k given scheduled principal `remaining` before it."""
+    """(principal part, interest part) of installment k given scheduled principal `remaining` before it
+    and the seconds `window` its interest runs."""
+    interest = period_interest(remaining, apr_bps, window)
     if method == BULLET:
         if k < installments:
             return 0, 0
-        return remaining, period_interest(principal, apr_bps, period_seconds * installments)
-    interest = period_interest(remaining, apr_bps, period_seconds)
+        return remaining, interest
     if k >= installments:
         return remaining, interest
     part = 0
     if method == EQUAL_INSTALLMENT:
-        if annuity > interest:
-            part = annuity - interest
+        full = interest if window == period_seconds else period_interest(remaining, apr_bps, period_seconds)
+        if level > full:
+            part = level - full
     elif method == EQUAL_PRINCIPAL:
-        part = principal // installments
+        part = level
     return min(part, remaining), interest
 
 
@@ -120,15 +133,12 @@ def schedule(
 ) -> list[Installment]:
     """The contract's `schedule` view: validates the terms (TermsError) and lists every installment."""
     check_loan_terms(principal, apr_bps, installments, period_seconds, method)
-    annuity = (
-        annuity_payment(principal, apr_bps, installments, period_seconds)
-        if method == EQUAL_INSTALLMENT
-        else 0
-    )
+    level = level_of(method, principal, apr_bps, installments, period_seconds)
+    window = period_seconds * installments if method == BULLET else period_seconds
     rows, remaining = [], principal
     for k in range(1, installments + 1):
         part, interest = installment(
-            method, principal, apr_bps, installments, period_seconds, annuity, k, remaining
+            method, level, apr_bps, installments, period_seconds, k, remaining, window
         )
         rows.append(Installment(k, k * period_seconds, part, interest))
         remaining -= part
@@ -161,12 +171,24 @@ class LoanState:
     penalty_owed: int
     penalty_charged: int
     accrued_until: int
+    level: int
+    interest_from: int
+
+    def window_start(self, k: int) -> int:
+        """`loan_math._window_start`: where installment k's interest starts running."""
+        begin = self.start if self.method == BULLET else self.start + (k - 1) * self.period_seconds
+        return max(begin, self.interest_from) if k == self.cursor else begin
 
     def part(self, k: int, remaining: int) -> tuple[int, int]:
         return installment(
-            self.method, self.principal, self.apr_bps, self.installments, self.period_seconds, self.annuity, k,
-            remaining,
+            self.method, self.level, self.apr_bps, self.installments, self.period_seconds, k, remaining,
+            self.due_time(k) - self.window_start(k),
         )  # fmt: skip
+
+    def earned(self, k: int, remaining: int, now: int) -> int:
+        """`loan_math._earned`: interest the running installment has earned by `now`."""
+        begin = self.window_start(k)
+        return period_interest(remaining, self.apr_bps, now - begin) if now > begin else 0
 
     def due_time(self, k: int) -> int:
         return self.start + k * self.period_seconds
@@ -174,7 +196,7 @@ class LoanState:
 
 def skip_settled(state: LoanState, cursor: int, remaining: int) -> int:
     k = cursor
-    while k < state.installments:
+    while k <= state.installments:
         part, interest = state.part(k, remaining)
         if part + interest != 0:
             break
@@ -196,16 +218,13 @@ def first_cursor(
     `annuity` is the loan record's (default: computed as `request_loan` does)."""
     if method == BULLET:
         return installments
-    if annuity is None:
-        annuity = (
-            annuity_payment(principal, apr_bps, installments, period_seconds)
-            if method == EQUAL_INSTALLMENT
-            else 0
-        )
+    level = level_of(method, principal, apr_bps, installments, period_seconds)
+    if annuity is not None and method == EQUAL_INSTALLMENT:
+        level = annuity
     k = 1
     while k < installments:
         part, interest = installment(
-            method, principal, apr_bps, installments, period_seconds, annuity, k, principal
+            method, level, apr_bps, installments, period_seconds, k, principal, period_seconds
         )
         if part + interest != 0:
             break
@@ -246,20 +265,76 @@ def payoff_parts(state: LoanState, now: int) -> tuple[int, int]:
     """(interest accrued to date, principal outstanding), as `repay_in_full` charges them."""
     interest, k, remaining = 0, state.cursor, state.scheduled_remaining
     while k <= state.installments:
-        part, part_interest = state.part(k, remaining)
         paid = state.interest_paid_current if k == state.cursor else 0
-        due_at = state.due_time(k)
-        if due_at <= now:
-            interest += part_interest - paid
-        else:
-            begin = state.start if state.method == BULLET else state.start + (k - 1) * state.period_seconds
-            earned = part_interest * (now - begin) // (due_at - begin) if now > begin else 0
-            if earned > paid:
-                interest += earned - paid
+        if state.due_time(k) > now:
+            interest += max(state.earned(k, remaining, now) - paid, 0)
             break
+        part, part_interest = state.part(k, remaining)
+        interest += part_interest - paid
         remaining -= part
         k += 1
     return interest, state.scheduled_remaining - state.principal_paid_current
+
+
+@dataclass(frozen=True)
+class Split:
+    """What one payment settled (`LoanBook._waterfall`)."""
+
+    penalty: int = 0
+    interest: int = 0
+    principal: int = 0
+
+    @property
+    def paid(self) -> int:
+        return self.penalty + self.interest + self.principal
+
+
+def waterfall(state: LoanState, now: int, amount: int) -> Split:
+    """`LoanBook._waterfall` on an accrued ledger: mutates `state` to the ledger after paying
+    `amount` at `now` and returns the split. Penalty first; then each installment already due
+    (interest, then principal); then a prepayment: the running installment's earned interest,
+    then principal, after which the level of the remaining installments is recomputed on the
+    same due dates and the running installment's interest restarts at `now`."""
+    penalty = min(amount, state.penalty_owed)
+    state.penalty_owed -= penalty
+    budget, interest, principal = amount - penalty, 0, 0
+    while state.cursor <= state.installments and budget:
+        if state.due_time(state.cursor) > now:
+            earned = state.earned(state.cursor, state.scheduled_remaining, now)
+            pay = min(budget, max(earned - state.interest_paid_current, 0))
+            state.interest_paid_current += pay
+            interest += pay
+            budget -= pay
+            if not budget:
+                break
+            pay = min(budget, state.scheduled_remaining)
+            state.scheduled_remaining -= pay
+            principal += pay
+            state.interest_paid_current = 0
+            state.interest_from = now
+            state.level = level_of(
+                state.method, state.scheduled_remaining, state.apr_bps, state.installments + 1 - state.cursor,
+                state.period_seconds,
+            )  # fmt: skip
+            if state.scheduled_remaining == 0:
+                state.cursor = state.installments + 1
+            else:
+                state.cursor = skip_settled(state, state.cursor, state.scheduled_remaining)
+            break
+        part, part_interest = state.part(state.cursor, state.scheduled_remaining)
+        pay = min(budget, part_interest - state.interest_paid_current)
+        state.interest_paid_current += pay
+        interest += pay
+        budget -= pay
+        pay = min(budget, part - state.principal_paid_current)
+        state.principal_paid_current += pay
+        principal += pay
+        budget -= pay
+        if state.interest_paid_current == part_interest and state.principal_paid_current == part:
+            state.scheduled_remaining -= part
+            state.interest_paid_current = state.principal_paid_current = 0
+            state.cursor = skip_settled(state, state.cursor + 1, state.scheduled_remaining)
+    return Split(penalty, interest, principal)
 
 
 @dataclass(frozen=True)
@@ -273,7 +348,7 @@ class Due:
 
 
 def amount_due(state: LoanState, now: int) -> Due:
-    """`LoanBook.amount_due` for an ACTIVE loan at block time `now`."""
+    """`LoanLens.amount_due` for an ACTIVE loan at block time `now`."""
     penalty = state.penalty_owed + pending_penalty(state, now)
     past_due, k, remaining = 0, state.cursor, state.scheduled_remaining
     while k <= state.installments and state.due_time(k) <= now:
@@ -309,7 +384,7 @@ def claimable(share: int, acc_per_share: int, claimed: int) -> int:
 def owed_by_installment(state: LoanState, now: int) -> dict[int, int]:
     """What `_payoff_parts` charges at `now`, per installment from the cursor on: its scheduled
     principal plus the interest earned by then (all of it once due, the running installment's
-    pro rata and never less than already paid, none after). Amounts already paid on the cursor
+    simple interest to date and never less than already paid, none after). Amounts already paid on the cursor
     installment are included, so the values minus what was paid sum to the payoff's interest
     and principal. A defaulted loan's debt is this at the default time, plus penalty."""
     owed: dict[int, int] = {}
@@ -324,11 +399,7 @@ def owed_by_installment(state: LoanState, now: int) -> dict[int, int]:
             if due_at <= now:
                 interest = part_interest
             else:
-                begin = (
-                    state.start if state.method == BULLET else state.start + (k - 1) * state.period_seconds
-                )
-                earned = part_interest * (now - begin) // (due_at - begin) if now > begin else 0
-                interest = max(earned, paid)
+                interest = max(state.earned(k, remaining, now), paid)
                 running_done = True
         owed[k] = part + interest
         remaining -= part

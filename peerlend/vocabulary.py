@@ -1,7 +1,7 @@
 """The words of the lending book, with the numbers the contracts use for them.
 
 One place for every piece of domain vocabulary the Python side shares: loan statuses,
-repayment methods, credit grades, the nine frozen terms fields, time units and the contracts'
+repayment methods, credit grades, the ten frozen terms fields, time units and the contracts'
 hard caps. `tests/test_vocabulary.py` parses the Vyper sources and fails if any number here
 drifts from its contract constant.
 """
@@ -132,6 +132,7 @@ TERMS_FIELDS = (
     "grace_seconds",
     "default_after_seconds",
     "review_seconds",
+    "disburse_seconds",
 )
 
 
@@ -144,7 +145,10 @@ MAX_PENALTY_BPS_PER_DAY = 50
 MAX_PENALTY_CAP_BPS = 5_000
 MAX_GRACE_SECONDS = 30 * DAY
 MAX_DEFAULT_AFTER_SECONDS = 365 * DAY
+MIN_REVIEW_SECONDS = 3_600
 MAX_REVIEW_SECONDS = 7 * DAY
+MIN_DISBURSE_SECONDS = 3_600
+MAX_DISBURSE_SECONDS = 7 * DAY
 MAX_APR_BPS = 3_600
 MAX_INSTALLMENTS = 360
 MIN_PERIOD_SECONDS = DAY

@@ -61,6 +61,11 @@ def refresh(
     time_moves = or_(
         Loan.status.in_(("ACTIVE", "DEFAULTED")),
         and_(Loan.status == "OPEN", Loan.status_now == "OPEN", Loan.funding_deadline <= now),
+        and_(
+            Loan.status == "FUNDED",
+            Loan.status_now == "FUNDED",
+            Loan.review_ends_at + Loan.disburse_seconds <= now,
+        ),
     )
     if loan_ids is None:
         loans = list(session.scalars(select(Loan)))

@@ -50,7 +50,7 @@ LOAN_FIELDS = (
 )  # fmt: skip
 LEDGER_FIELDS = (
     "cursor", "scheduled_remaining", "interest_paid_current", "principal_paid_current", "penalty_owed",
-    "penalty_charged", "accrued_until", "acc_per_share", "distributed",
+    "penalty_charged", "accrued_until", "acc_per_share", "distributed", "level", "interest_from",
 )  # fmt: skip
 DEFAULT_FIELDS = ("debt", "cover", "recovered", "principal")
 DUE_FIELDS = ("past_due", "penalty", "next_due_time", "next_due_amount", "principal_outstanding", "payoff")
@@ -216,12 +216,13 @@ def sql_balances(session: Session) -> dict[str, dict[str, int]]:
 
 
 def sql_exposure(loans: list[Loan]) -> dict[tuple[str, str], int]:
-    """The contract's `exposure(borrower, token)` from the loan rows (`views.exposure`)."""
+    """The contract's `exposure(identity_hash, token)` from the loan rows (`views.exposure`):
+    every wallet of one KYC identity counts on one cap."""
     from backend.core.views import exposure
 
     totals: dict[tuple[str, str], int] = defaultdict(int)
     for loan in loans:
-        totals[(loan.borrower, loan.token)] += exposure(loan)
+        totals[(loan.identity_hash, loan.token)] += exposure(loan)
     return dict(totals)
 
 
@@ -273,6 +274,9 @@ def reconcile(session: Session, rpc: Rpc, deployment: Deployment) -> Report:
 
     def on_book(fn: str, args: tuple, then) -> None:
         calls.add(book, "LoanBook", fn, args, then)
+
+    def on_lens(fn: str, args: tuple, then) -> None:
+        calls.add(deployment.contracts["LoanLens"], "LoanLens", fn, args, then)
 
     loans = session.scalars(select(Loan).order_by(Loan.id)).all()
     notes = session.scalars(select(Note).order_by(Note.id)).all()
@@ -344,7 +348,7 @@ def reconcile(session: Session, rpc: Rpc, deployment: Deployment) -> Report:
             if loan.status != "DEFAULTED":
                 check("loan", loan.id, "principal_outstanding", principal_outstanding(loan), on_chain[4])
 
-        on_book("amount_due", (loan.id,), on_due)
+        on_lens("amount_due", (loan.id,), on_due)
         if loan.status == "DEFAULTED":
             # Served outstanding of a defaulted loan: its principal at default until recovered.
             def on_defaulted(record, loan=loan):
@@ -377,12 +381,12 @@ def reconcile(session: Session, rpc: Rpc, deployment: Deployment) -> Report:
             on_revert=lambda n=note: check("note", n.id, "owner", n.owner, None),
         )
 
-    # Borrower exposure (every borrower with a loan, every token it borrowed).
-    for (borrower, token), amount in sorted(sql_exposure(loans).items()):
+    # Exposure per borrower identity (every identity with a loan, every token it borrowed).
+    for (identity_hash, token), amount in sorted(sql_exposure(loans).items()):
         on_book(
             "exposure",
-            (borrower, token),
-            lambda v, k=f"{borrower}/{token}", a=amount: check("exposure", k, "exposure", a, v),
+            (bytes.fromhex(identity_hash[2:]), token),
+            lambda v, k=f"{identity_hash}/{token}", a=amount: check("exposure", k, "exposure", a, v),
         )
 
     # Accounts: KYC and the latest score, as /accounts serves them.

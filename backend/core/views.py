@@ -43,7 +43,11 @@ def as_of(session: Session) -> AsOf:
 
 
 def effective_status(loan: Loan, now: int) -> str:
+    """As the contract's `loan().status`: past its funding (OPEN) or disbursement (FUNDED)
+    deadline a loan reads EXPIRED before anyone records it."""
     if loan.status == "OPEN" and now >= loan.funding_deadline:
+        return "EXPIRED"
+    if loan.status == "FUNDED" and now >= loan.review_ends_at + loan.disburse_seconds:
         return "EXPIRED"
     return loan.status
 

@@ -114,6 +114,9 @@ class Loan(BackendModel, table=True):
 
     id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     borrower: str = Field(index=True)
+    identity_hash: str | None = Field(
+        default=None, index=True, description="The borrower's KYC identity at request"
+    )
     token: str = Field(index=True)
     grade: int = Field(index=True)
     score: int
@@ -135,6 +138,7 @@ class Loan(BackendModel, table=True):
     grace_seconds: int = Big()
     default_after_seconds: int = Big()
     review_seconds: int = Big()
+    disburse_seconds: int = Big()
     # Funding and disbursement.
     funded: int = U256()
     lender_count: int = Field(default=0, description="Distinct accounts that funded a note of it")
@@ -154,6 +158,10 @@ class Loan(BackendModel, table=True):
     penalty_owed: int = U256()
     penalty_charged: int = U256()
     accrued_until: int = Big()
+    level: int = U256(description="Annuity payment or principal part of the remaining installments")
+    interest_from: int = Big(
+        description="Last principal prepayment: the running installment's interest starts here"
+    )
     acc_per_share: int = U256()
     distributed: int = U256()
     # Totals paid by the borrower (repayments, not recoveries).

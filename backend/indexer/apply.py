@@ -115,11 +115,17 @@ def loan_state(loan: Loan) -> loanmath.LoanState:
         penalty_owed=loan.penalty_owed,
         penalty_charged=loan.penalty_charged,
         accrued_until=loan.accrued_until,
+        level=loan.level,
+        interest_from=loan.interest_from,
     )
 
 
 def _u(args: dict, key: str) -> int:
     return int(args[key])
+
+
+def _hex(value) -> str:
+    return "0x" + bytes(value).hex() if isinstance(value, (bytes, bytearray)) else str(value)
 
 
 def _loan(session: Session, args: dict) -> Loan:
@@ -167,6 +173,7 @@ def _requested(session: Session, event: Event, args: dict) -> None:
             Loan,
             id=_u(args, "loan_id"),
             borrower=args["borrower"],
+            identity_hash=_hex(args["identity_hash"]),
             token=args["token"],
             grade=_u(args, "grade"),
             score=_u(args, "score"),
@@ -266,6 +273,10 @@ def _disbursed(session: Session, event: Event, args: dict) -> None:
     loan.scheduled_remaining = loan.principal
     loan.principal_outstanding = loan.principal
     loan.accrued_until = loan.start
+    loan.interest_from = loan.start
+    loan.level = loanmath.level_of(
+        loan.method, loan.principal, loan.apr_bps, loan.installments, loan.period_seconds
+    )
     loan.cursor = loanmath.initial_cursor(loan_state(loan))
     token = _token(session, loan.token)
     token.held -= loan.principal
@@ -300,19 +311,12 @@ def _repayment(session: Session, event: Event, args: dict) -> None:
     loan.principal_outstanding = _u(args, "principal_outstanding")
     loan.cursor = _u(args, "next_installment")
     loan.last_payment_at = event.block_timestamp
-    if loan.cursor > loan.installments:
-        loan.scheduled_remaining = loan.interest_paid_current = loan.principal_paid_current = 0
-    else:
-        # The waterfall pays each installment's scheduled interest, then principal, in order,
-        # so everything paid beyond the installments before the cursor is on the cursor.
-        rows = loanmath.schedule(
-            loan.principal, loan.apr_bps, loan.installments, loan.period_seconds, loan.method
-        )
-        before = rows[: loan.cursor - 1]
-        scheduled_principal = sum(row.principal for row in before)
-        loan.scheduled_remaining = loan.principal - scheduled_principal
-        loan.principal_paid_current = loan.principal_paid - scheduled_principal
-        loan.interest_paid_current = loan.interest_paid - sum(row.interest for row in before)
+    # The event carries the ledger after the payment (a prepayment recomputes the schedule).
+    loan.scheduled_remaining = _u(args, "scheduled_remaining")
+    loan.interest_paid_current = _u(args, "interest_paid_current")
+    loan.principal_paid_current = loan.scheduled_remaining - loan.principal_outstanding
+    loan.level = _u(args, "level")
+    loan.interest_from = _u(args, "interest_from")
     _credit_notes(loan, to_notes)
     token = _token(session, loan.token)
     token.held += to_notes

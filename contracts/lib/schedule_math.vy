@@ -4,7 +4,7 @@
 @custom:contract-name schedule_math
 @license GNU Affero General Public License v3.0 only
 @notice Pure, stateless repayment-schedule arithmetic shared by LoanBook's
-        loans and its `schedule` calculator view, so the quote a borrower
+        loans and LoanLens's `schedule` calculator, so the quote a borrower
         sees and the amounts the loan charges are the same code.
 
         Rounding rule (one rule, everywhere): every division rounds down,
@@ -13,10 +13,13 @@
         to the principal exactly.
 
         Period rate: r = apr_bps / 10_000 * period_seconds / 365 days.
-        Interest of installment k = floor(remaining_k * apr_bps * period_seconds
+        Interest of installment k = floor(remaining_k * apr_bps * window_k
         / (10_000 * 365 days)) where remaining_k is the scheduled principal
-        outstanding before installment k. The annuity payment uses r in
-        36-decimal fixed point (PRECISION = 10**36) with floor rounding at every step.
+        outstanding before installment k and window_k the seconds its interest
+        runs (one period; the whole term for BULLET; shorter for the running
+        installment after a principal prepayment). The annuity payment uses r
+        in 36-decimal fixed point (PRECISION = 10**36) with floor rounding at
+        every step.
 """
 
 
@@ -83,36 +86,54 @@ def _annuity_payment(principal: uint256, apr_bps: uint256, installments: uint256
 
 @internal
 @pure
+def _level(method: uint256, principal: uint256, apr_bps: uint256, installments: uint256, period_seconds: uint256) -> uint256:
+    """
+    @dev What stays level over the installments of `principal`: the annuity
+         payment (EQUAL_INSTALLMENT) or the principal part (EQUAL_PRINCIPAL,
+         P / n); 0 for the other methods.
+    """
+    if method == EQUAL_INSTALLMENT:
+        return self._annuity_payment(principal, apr_bps, installments, period_seconds)
+    if method == EQUAL_PRINCIPAL:
+        return principal // installments
+    return 0
+
+
+@internal
+@pure
 def _installment(
     method: uint256,
-    principal: uint256,
+    level: uint256,
     apr_bps: uint256,
     installments: uint256,
     period_seconds: uint256,
-    annuity: uint256,
     k: uint256,
     remaining: uint256,
+    window: uint256,
 ) -> (uint256, uint256):
     """
     @dev Principal and interest parts of installment `k` (1-based), given the
-         scheduled principal `remaining` before it. `annuity` is only read for
-         EQUAL_INSTALLMENT.
+         scheduled principal `remaining` before it and the seconds `window`
+         its interest runs. An annuity's principal part is the level payment
+         less a full period's interest, whatever the window.
     @return (principal part, interest part).
     """
+    interest: uint256 = self._period_interest(remaining, apr_bps, window)
     if method == BULLET:
         if k < installments:
             return 0, 0
-        return remaining, self._period_interest(principal, apr_bps, period_seconds * installments)
-
-    interest: uint256 = self._period_interest(remaining, apr_bps, period_seconds)
+        return remaining, interest
     if k >= installments:
         return remaining, interest
 
     part: uint256 = 0
     if method == EQUAL_INSTALLMENT:
-        if annuity > interest:
-            part = annuity - interest
+        full: uint256 = interest
+        if window != period_seconds:
+            full = self._period_interest(remaining, apr_bps, period_seconds)
+        if level > full:
+            part = level - full
     elif method == EQUAL_PRINCIPAL:
-        part = principal // installments
+        part = level
     # INTEREST_ONLY: no principal before the last installment.
     return min(part, remaining), interest

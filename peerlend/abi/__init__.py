@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 MANIFEST = Path(".build") / "__local__.json"  # ape's manifest, relative to the ape project
-INDEXED = ("LoanBook", "LoanNote", "IdentityRegistry", "CreditOracle")
+INDEXED = ("LoanBook", "LoanLens", "LoanNote", "IdentityRegistry", "CreditOracle")
 
 # What the indexer relies on: events it derives state from, views it reconciles against.
 USED: dict[str, dict[str, tuple[str, ...]]] = {
@@ -34,10 +34,11 @@ USED: dict[str, dict[str, tuple[str, ...]]] = {
             "Recovery", "Claimed", "ReserveDeposited", "FeesWithdrawn", "TokenAllowed",
         ),
         "function": (
-            "loan", "loan_terms", "ledger", "default_record", "note", "claimable", "schedule", "amount_due",
-            "held", "reserve", "fees", "exposure", "loan_count", "note_count",
+            "loan", "loan_terms", "ledger", "default_record", "note", "claimable", "held", "reserve", "fees",
+            "exposure", "loan_count", "note_count",
         ),
     },
+    "LoanLens": {"event": (), "function": ("schedule", "amount_due", "loan_notes")},
     "LoanNote": {"event": ("Transfer",), "function": ("ownerOf",)},
     "IdentityRegistry": {"event": ("Attested", "Revoked", "BlockedSet"), "function": ("is_verified", "is_blocked")},
     "CreditOracle": {"event": ("ScoreUpdated",), "function": ("score_of",)},

@@ -117,7 +117,7 @@ def run_story(accounts, chain, project, score_applicants, echo=print) -> Story:
         name: getattr(project, name).at(entry["address"]) for name, entry in record["contracts"].items()
     }
     story = Story(contracts, record, cast)
-    token, book = contracts["TestStablecoin"], contracts["LoanBook"]
+    token, book, lens = contracts["TestStablecoin"], contracts["LoanBook"], contracts["LoanLens"]
     identity = contracts["IdentityRegistry"]
     say = lambda line: story.say(line, echo)  # noqa: E731
 
@@ -201,7 +201,7 @@ def run_story(accounts, chain, project, score_applicants, echo=print) -> Story:
         loan_id = story.loans[key]
         if book.loan(loan_id).status != 3:
             return
-        due = book.amount_due(loan_id)
+        due = lens.amount_due(loan_id)
         if due.past_due == 0:
             return
         book.repay(loan_id, due.past_due + due.penalty, sender=cast.borrowers[_borrower_of(key)])
@@ -221,7 +221,7 @@ def run_story(accounts, chain, project, score_applicants, echo=print) -> Story:
             sold = story.notes["B"][0]
             book.claim(sold, sender=cast.lenders["Ole"])  # the seller collects what is due so far
             position = book.note(sold)
-            outstanding = book.amount_due(story.loans["B"]).principal_outstanding
+            outstanding = lens.amount_due(story.loans["B"]).principal_outstanding
             price = position.share * outstanding // book.loan(story.loans["B"]).principal
             token.transfer(cast.lenders["Ole"], price, sender=cast.lenders["Pia"])
             note_nft.transferFrom(cast.lenders["Ole"], cast.lenders["Pia"], sold, sender=cast.lenders["Ole"])
@@ -253,11 +253,6 @@ def run_story(accounts, chain, project, score_applicants, echo=print) -> Story:
 
 def _borrower_of(key: str) -> str:
     return {"A": "Ada", "B": "Bo", "C": "Cai", "D": "Bo", "E": "Ada"}[key]
-
-
-def _schedule(book, loan_id):
-    loan = book.loan(loan_id)
-    return book.schedule(loan.principal, loan.apr_bps, loan.installments, loan.period_seconds, loan.method)
 
 
 def summarize(story: Story) -> dict[str, Any]:

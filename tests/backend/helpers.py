@@ -33,6 +33,10 @@ class Chain:
     def book(self):
         return self.contract("LoanBook")
 
+    @property
+    def lens(self):
+        return self.contract("LoanLens")
+
 
 def make_settings(chain: Chain, database_url: str, **overrides) -> Settings:
     values = dict(

@@ -11,7 +11,7 @@ from backend.db.models import metadata
 from backend.db.session import alembic_config, migrate
 from peerlend.db import make_engine
 
-MIGRATIONS_HEAD = "0004"
+MIGRATIONS_HEAD = "0005"
 
 
 def test_migrations_match_models(any_db):

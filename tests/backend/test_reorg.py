@@ -43,7 +43,7 @@ def test_reorg_rolls_back_and_reapplies(chain, any_db, tmp_path):
             sender=sc.borrower_a,
         )
         send(chain, "LoanBook", "fund", 11, 300 * UNIT, sender=sc.lenders[0])
-        due = chain.book.functions.amount_due(sc.loans["overdue_11"]).call()
+        due = chain.lens.functions.amount_due(sc.loans["overdue_11"]).call()
         send(chain, "LoanBook", "repay", sc.loans["overdue_11"], due[0] + due[1], sender=sc.borrower_b)
         send(
             chain,
@@ -78,7 +78,7 @@ def test_reorg_rolls_back_and_reapplies(chain, any_db, tmp_path):
             sender=sc.borrower_b,
         )
         send(chain, "LoanBook", "fund", 11, 250 * UNIT, sender=sc.lenders[1])
-        due = chain.book.functions.amount_due(sc.loans["overdue_45"]).call()
+        due = chain.lens.functions.amount_due(sc.loans["overdue_45"]).call()
         send(chain, "LoanBook", "repay", sc.loans["overdue_45"], due[0] + due[1], sender=sc.borrower_a)
         while chain.w3.eth.block_number <= head_a:
             rpc(chain, "evm_mine")

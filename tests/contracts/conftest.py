@@ -1,64 +1,24 @@
 """Fixtures for LoanBook tests: a deployed book with a 6-decimal token and funded actors.
 
 Factories (`make_loan`, `active_loan`) return ids so each test states only what it cares about.
+Constants and helpers live in tests/contracts/helpers.py.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cache
-
 import boa
 import pytest
 
-DAY = 86_400
-UNIT = 10**6  # tUSD has 6 decimals
-MAX = 2**256 - 1
-
-# Methods and statuses as in LoanBook.vy.
-EQUAL_INSTALLMENT, EQUAL_PRINCIPAL, INTEREST_ONLY, BULLET = range(4)
-OPEN, FUNDED, ACTIVE, REPAID, DEFAULTED, CANCELLED, EXPIRED = range(1, 8)
-
-
-@dataclass(frozen=True)
-class TermsParams:
-    origination_fee_bps: int = 100
-    service_fee_bps: int = 1_000
-    reserve_share_bps: int = 5_000
-    penalty_bps_per_day: int = 5
-    penalty_cap_bps: int = 2_000
-    coverage_bps: int = 5_000
-    grace_seconds: int = 3 * DAY
-    default_after_seconds: int = 30 * DAY
-    review_seconds: int = 1 * DAY
-
-    def as_tuple(self) -> tuple:
-        return (
-            self.origination_fee_bps,
-            self.service_fee_bps,
-            self.reserve_share_bps,
-            self.penalty_bps_per_day,
-            self.penalty_cap_bps,
-            self.coverage_bps,
-            self.grace_seconds,
-            self.default_after_seconds,
-            self.review_seconds,
-        )
-
-
-DEFAULT_TERMS = TermsParams()
-
-# Grade limits per token (tUSD): (max_principal, max_exposure, min_apr_bps) for A..E.
-DEFAULT_GRADE_LIMITS = [
-    (50_000 * UNIT, 100_000 * UNIT, 500),
-    (20_000 * UNIT, 40_000 * UNIT, 800),
-    (10_000 * UNIT, 20_000 * UNIT, 1_000),
-    (5_000 * UNIT, 10_000 * UNIT, 1_200),
-    (2_000 * UNIT, 4_000 * UNIT, 1_500),
-]
-MODEL_ID = b"\x11" * 32
-SCORE_TTL = 365 * DAY
-KYC_TTL = 3 * 365 * DAY
+from tests.contracts.helpers import (
+    DAY,
+    DEFAULT_TERMS,
+    EQUAL_INSTALLMENT,
+    MAX,
+    UNIT,
+    compiled,
+    deploy_book,
+    onboard,
+)
 
 
 @pytest.fixture(scope="session")
@@ -96,22 +56,6 @@ def stranger():
     return boa.env.generate_address("stranger")
 
 
-@cache
-def compiled(path: str):
-    """Each contract is compiled once per test process (compiling LoanBook takes seconds)."""
-    return boa.load_partial(path)
-
-
-@pytest.fixture(scope="session")
-def loanbook_deployer():
-    return compiled("contracts/LoanBook.vy")
-
-
-@pytest.fixture(scope="session")
-def loannote_deployer():
-    return compiled("contracts/LoanNote.vy")
-
-
 @pytest.fixture(scope="session")
 def stablecoin(deployer):
     """Session-wide tUSD: deployed once, each test's changes are rolled back by the anchor."""
@@ -119,93 +63,38 @@ def stablecoin(deployer):
         return compiled("contracts/test/TestStablecoin.vy").deploy()
 
 
-@dataclass
-class Gates:
-    """The identity registry and credit oracle a book reads, with the admin acting on them."""
-
-    identity: object
-    oracle: object
-    admin: str
-
-    def verify(self, *accounts):
-        with boa.env.prank(self.admin):
-            for account in accounts:
-                identity_hash = boa.eval(f"keccak256(concat(b'id:', convert({account}, bytes20)))")
-                self.identity.attest(account, identity_hash, boa.env.evm.patch.timestamp + KYC_TTL)
-
-    def score(self, account, score=700, ttl=SCORE_TTL):
-        with boa.env.prank(self.admin):
-            self.oracle.push_scores([account], [score], MODEL_ID, ttl)
-
-    def block(self, account, blocked=True):
-        with boa.env.prank(self.admin):
-            self.identity.set_blocked(account, blocked)
-
-
-def deploy_book(
-    token_contracts, admin, treasury, risk_officer, pauser, terms=DEFAULT_TERMS, with_gates=False
-):
-    """IdentityRegistry, CreditOracle, LoanNote and LoanBook wired as scripts/deploy.py wires them.
-
-    The admin also holds the KYC attester, oracle and registry risk-officer roles so tests can
-    set up borrowers; grade limits from DEFAULT_GRADE_LIMITS are set for every token.
-    Returns (book, notes), or (book, notes, gates) with `with_gates=True`.
-    """
-    with boa.env.prank(admin):
-        identity = compiled("contracts/IdentityRegistry.vy").deploy()
-        oracle = compiled("contracts/CreditOracle.vy").deploy()
-        identity.grantRole(identity.KYC_ATTESTER_ROLE(), admin)
-        identity.grantRole(identity.RISK_OFFICER_ROLE(), admin)
-        identity.grantRole(identity.RISK_OFFICER_ROLE(), risk_officer)
-        oracle.grantRole(oracle.ORACLE_ROLE(), admin)
-        notes = compiled("contracts/LoanNote.vy").deploy("https://peerlend.example/notes/")
-        book = compiled("contracts/LoanBook.vy").deploy(
-            notes.address, identity.address, oracle.address, treasury, terms.as_tuple()
-        )
-        notes.set_book(book.address)
-        for token in token_contracts:
-            book.set_token_allowed(token.address, True)
-            book.set_grade_limits(token.address, DEFAULT_GRADE_LIMITS)
-        book.grantRole(book.RISK_OFFICER_ROLE(), risk_officer)
-        book.grantRole(book.PAUSER_ROLE(), pauser)
-    gates = Gates(identity, oracle, admin)
-    return (book, notes, gates) if with_gates else (book, notes)
-
-
-def onboard(gates: Gates, borrowers=(), lenders=(), score=700):
-    """KYC for everyone, a fresh score (grade C by default thresholds) for borrowers."""
-    gates.verify(*borrowers, *lenders)
-    for account in borrowers:
-        gates.score(account, score)
-
-
 @pytest.fixture(scope="session")
 def system(stablecoin, admin, treasury, risk_officer, pauser, borrower, lenders, deployer):
     """Deployed once per session; the autouse anchor in tests/conftest.py isolates tests."""
-    book, notes, gates = deploy_book([stablecoin], admin, treasury, risk_officer, pauser, with_gates=True)
-    onboard(gates, borrowers=[borrower], lenders=lenders)
+    system = deploy_book([stablecoin], admin, treasury, risk_officer, pauser)
+    onboard(system.gates, borrowers=[borrower], lenders=lenders)
     with boa.env.prank(deployer):
         for account in [borrower, *lenders]:
             stablecoin.mint(account, 10_000_000 * UNIT)
     for account in [borrower, *lenders]:
         with boa.env.prank(account):
-            stablecoin.approve(book.address, MAX)
-    return book, notes, gates
+            stablecoin.approve(system.book.address, MAX)
+    return system
 
 
 @pytest.fixture(scope="session")
 def book(system):
-    return system[0]
+    return system.book
 
 
 @pytest.fixture(scope="session")
 def gates(system):
-    return system[2]
+    return system.gates
 
 
 @pytest.fixture(scope="session")
 def notes(system):
-    return system[1]
+    return system.notes
+
+
+@pytest.fixture(scope="session")
+def lens(system):
+    return system.lens
 
 
 @pytest.fixture

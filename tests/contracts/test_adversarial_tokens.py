@@ -14,7 +14,7 @@ from boa.contracts.base_evm_contract import BoaError
 from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector
 
-from tests.contracts.conftest import (
+from tests.contracts.helpers import (
     ACTIVE,
     CANCELLED,
     DAY,
@@ -28,6 +28,7 @@ from tests.contracts.conftest import (
     UNIT,
     compiled,
     deploy_book,
+    events,
     onboard,
 )
 
@@ -96,7 +97,7 @@ def usdt(token_deployers, deployer):
 
 @pytest.fixture(scope="module")
 def usdt_book(usdt, admin, treasury, risk_officer, pauser, borrower, lenders, deployer):
-    book, notes, gates = deploy_book([usdt], admin, treasury, risk_officer, pauser, with_gates=True)
+    book, notes, gates, lens = deploy_book([usdt], admin, treasury, risk_officer, pauser)
     onboard(gates, borrowers=[borrower], lenders=lenders)
     with boa.env.prank(deployer):
         for account in [borrower, *lenders]:
@@ -104,7 +105,7 @@ def usdt_book(usdt, admin, treasury, risk_officer, pauser, borrower, lenders, de
     for account in [borrower, *lenders]:
         with boa.env.prank(account):
             assert usdt.approve(book.address, MAX) is None  # really returns nothing
-    return book, notes
+    return book, notes, lens
 
 
 def test_no_return_token_returns_nothing(usdt, deployer, alice):
@@ -117,7 +118,7 @@ def test_no_return_token_returns_nothing(usdt, deployer, alice):
 
 
 def test_no_return_token_full_lifecycle(usdt, usdt_book, borrower, lenders, treasury, admin):
-    book, notes = usdt_book
+    book, notes, lens = usdt_book
     principal = 900 * UNIT
     loan_id = request(book, borrower, usdt, principal=principal)
     lender_before = [usdt.balanceOf(x) for x in lenders[:3]]
@@ -140,11 +141,11 @@ def test_no_return_token_full_lifecycle(usdt, usdt_book, borrower, lenders, trea
 
     # Pay the first installment on time, then settle the rest early.
     boa.env.time_travel(seconds=30 * DAY)
-    first = book.amount_due(loan_id).past_due
+    first = lens.amount_due(loan_id).past_due
     with boa.env.prank(borrower):
         assert book.repay(loan_id, first) == first
     boa.env.time_travel(seconds=10 * DAY)
-    payoff = book.amount_due(loan_id).payoff
+    payoff = lens.amount_due(loan_id).payoff
     with boa.env.prank(borrower):
         assert book.repay_in_full(loan_id) == payoff
     assert book.loan(loan_id).status == REPAID
@@ -178,7 +179,7 @@ def test_no_return_token_full_lifecycle(usdt, usdt_book, borrower, lenders, trea
 
 
 def test_no_return_token_refund_paths(usdt, usdt_book, borrower, lenders):
-    book, notes = usdt_book
+    book, notes, _ = usdt_book
     before = [usdt.balanceOf(x) for x in lenders[:2]]
 
     cancelled = request(book, borrower, usdt)
@@ -216,7 +217,7 @@ def fot(token_deployers, deployer):
 
 @pytest.fixture(scope="module")
 def fot_book(fot, admin, treasury, risk_officer, pauser, borrower, lenders, deployer):
-    book, notes, gates = deploy_book([fot], admin, treasury, risk_officer, pauser, with_gates=True)
+    book, notes, gates, lens = deploy_book([fot], admin, treasury, risk_officer, pauser)
     onboard(gates, borrowers=[borrower], lenders=lenders)
     with boa.env.prank(deployer):
         for account in [borrower, *lenders]:
@@ -224,7 +225,7 @@ def fot_book(fot, admin, treasury, risk_officer, pauser, borrower, lenders, depl
     for account in [borrower, *lenders]:
         with boa.env.prank(account):
             fot.approve(book.address, MAX)
-    return book, notes
+    return book, notes, lens
 
 
 def test_fee_on_transfer_token_takes_one_percent(fot, deployer, alice, bob):
@@ -238,7 +239,7 @@ def test_fee_on_transfer_token_takes_one_percent(fot, deployer, alice, bob):
 
 
 def test_fee_on_transfer_rejected_on_fund(fot, fot_book, borrower, lenders):
-    book, notes = fot_book
+    book, notes, _ = fot_book
     loan_id = request(book, borrower, fot)
     who = [borrower, *lenders, book.address]
     before = accounting(book, fot, who, [loan_id])
@@ -251,7 +252,7 @@ def test_fee_on_transfer_rejected_on_fund(fot, fot_book, borrower, lenders):
 
 
 def test_fee_on_transfer_rejected_on_deposit_reserve(fot, fot_book, lenders):
-    book, _ = fot_book
+    book, _, _ = fot_book
     who = [*lenders, book.address]
     before = accounting(book, fot, who)
     with boa.env.prank(lenders[0]), boa.reverts(FOT_REASON):
@@ -263,7 +264,7 @@ def test_fee_on_transfer_rejected_on_deposit_reserve(fot, fot_book, lenders):
 @pytest.fixture
 def fot_active(fot, fot_book, borrower, lenders, deployer):
     """An active loan opened while the fee was off; the fee is back on."""
-    book, _ = fot_book
+    book, _, _ = fot_book
     with boa.env.prank(deployer):
         fot.set_fee_bps(0)
     loan_id = request(book, borrower, fot)
@@ -280,27 +281,38 @@ def fot_active(fot, fot_book, borrower, lenders, deployer):
 
 
 @pytest.mark.parametrize("how", ["repay", "repay_in_full", "repay_by_third_party"])
-def test_fee_on_transfer_rejected_on_repay(fot, fot_book, fot_active, borrower, lenders, deployer, how):
-    book, _ = fot_book
+def test_fee_switched_on_mid_loan_credits_what_arrived(
+    fot, fot_book, fot_active, borrower, lenders, deployer, how
+):
+    """Regression (issue #12 item 6): a fee switched on after funding made every repayment revert on
+    the balance-delta check, so the loan could only default. The rule now: `fund` and reserve
+    deposits still reject a short delivery, but a payment credits what actually arrived."""
+    book, _, lens = fot_book
     loan_id, note_ids = fot_active
-    who = [borrower, *lenders, book.address, deployer]
-    before = accounting(book, fot, who, [loan_id], note_ids)
-    due = book.amount_due(loan_id)
+    due = lens.amount_due(loan_id)
+    held, balance = book.held(fot.address), fot.balanceOf(book.address)
     payer = lenders[3] if how == "repay_by_third_party" else borrower
-    with boa.env.prank(payer), boa.reverts(FOT_REASON):
-        if how == "repay_in_full":
-            book.repay_in_full(loan_id)
-        else:
-            book.repay(loan_id, due.past_due)
-    assert accounting(book, fot, who, [loan_id], note_ids) == before
-    assert book.amount_due(loan_id) == due
+    asked = due.payoff if how == "repay_in_full" else due.past_due
+    arrives = asked - asked * fot.fee_bps() // 10_000
+    with boa.env.prank(payer):
+        got = book.repay_in_full(loan_id) if how == "repay_in_full" else book.repay(loan_id, asked)
+    assert got == arrives
+    assert fot.balanceOf(book.address) == balance + arrives
+    event = events(book, "Repayment")[0]
+    assert event.amount == event.principal + event.interest + event.penalty == arrives
+    assert book.held(fot.address) == held + event.to_noteholders
+    assert book.loan(loan_id).status == ACTIVE  # 1% short: not settled, still payable
+    assert lens.amount_due(loan_id).principal_outstanding == due.principal_outstanding - event.principal
+    assert_escrow_invariant(book, fot)
 
-    # Control: the same payment goes through once the token stops taking a fee.
+    # The rest arrives once the token stops taking a fee, and the loan settles.
     with boa.env.prank(deployer):
         fot.set_fee_bps(0)
+    rest = lens.amount_due(loan_id)
     with boa.env.prank(payer):
-        assert book.repay(loan_id, due.past_due) == due.past_due
-    assert book.ledger(loan_id).cursor == 2
+        book.repay(loan_id, rest.payoff if how == "repay_in_full" else rest.past_due)
+    assert book.ledger(loan_id).cursor == (4 if how == "repay_in_full" else 2)
+    assert_escrow_invariant(book, fot)
 
 
 # ---------------------------------------------------------------------------
@@ -347,7 +359,7 @@ def arena(token_deployers, admin, treasury, risk_officer, pauser, borrower, lend
 def _build_arena(token_deployers, admin, treasury, risk_officer, pauser, borrower, lenders, deployer):
     with boa.env.prank(deployer):
         reent = token_deployers["ReentrantToken"].deploy()
-    book, notes, gates = deploy_book([reent], admin, treasury, risk_officer, pauser, with_gates=True)
+    book, notes, gates, lens = deploy_book([reent], admin, treasury, risk_officer, pauser)
     # The token contract lends too, so its callbacks target positions it owns.
     onboard(gates, borrowers=[borrower], lenders=[*lenders, reent.address])
     with boa.env.prank(deployer):
@@ -380,7 +392,7 @@ def _build_arena(token_deployers, admin, treasury, risk_officer, pauser, borrowe
     book.disburse(a.loan_active)
     boa.env.time_travel(seconds=30 * DAY)
     with boa.env.prank(borrower):
-        book.repay(a.loan_active, book.amount_due(a.loan_active).past_due)
+        book.repay(a.loan_active, lens.amount_due(a.loan_active).past_due)
     # Loan 3, OPEN with room for more funding.
     a.loan_open = request(book, borrower, reent)
     with boa.env.prank(lenders[1]):

@@ -9,13 +9,14 @@ from __future__ import annotations
 import boa
 import pytest
 
-from tests.contracts.conftest import (
+from tests.contracts.helpers import (
     DAY,
     DEFAULT_GRADE_LIMITS,
     DEFAULT_TERMS,
     MODEL_ID,
     REPAID,
     UNIT,
+    exposure,
 )
 
 # Default oracle thresholds: A >= 740, B >= 680, C >= 620, D >= 560, E >= 500.
@@ -51,7 +52,7 @@ def test_blocked_borrower_rejected(book, gates, stablecoin, newcomer):
 
 def test_borrower_without_score_rejected(book, gates, stablecoin, newcomer):
     gates.verify(newcomer)
-    with boa.reverts("loanbook: score expired"):
+    with boa.reverts("loanbook: not scored"):
         request(book, stablecoin, newcomer)
 
 
@@ -94,34 +95,34 @@ def test_apr_floor_per_grade(book, gates, stablecoin, newcomer):
 
 
 def test_exposure_cap_counts_open_and_active_loans_and_frees_on_exit(
-    book, gates, stablecoin, newcomer, lenders
+    book, gates, stablecoin, newcomer, lenders, lens
 ):
     gates.verify(newcomer)
     gates.score(newcomer, 600)  # grade D: 5,000 per loan, 10,000 outstanding
     first = request(book, stablecoin, newcomer, principal=5_000 * UNIT, apr_bps=1_200)
     second = request(book, stablecoin, newcomer, principal=5_000 * UNIT, apr_bps=1_200)
-    assert book.exposure(newcomer, stablecoin.address) == 10_000 * UNIT
+    assert exposure(book, newcomer, stablecoin) == 10_000 * UNIT
     with boa.reverts("loanbook: over exposure cap"):
         request(book, stablecoin, newcomer, principal=1, apr_bps=1_200)
 
     with boa.env.prank(newcomer):
         book.cancel(first)  # cancelling frees the exposure
-    assert book.exposure(newcomer, stablecoin.address) == 5_000 * UNIT
+    assert exposure(book, newcomer, stablecoin) == 5_000 * UNIT
 
     with boa.env.prank(lenders[0]):
         book.fund(second, 5_000 * UNIT)
     boa.env.time_travel(seconds=DEFAULT_TERMS.review_seconds)
     book.disburse(second)
-    assert book.exposure(newcomer, stablecoin.address) == 5_000 * UNIT  # active loans count
+    assert exposure(book, newcomer, stablecoin) == 5_000 * UNIT  # active loans count
     boa.env.time_travel(seconds=30 * DAY)
     with boa.env.prank(newcomer):
         book.repay(second, 1_000 * UNIT)
-    principal_paid = 5_000 * UNIT - book.amount_due(second).principal_outstanding
-    assert book.exposure(newcomer, stablecoin.address) == 5_000 * UNIT - principal_paid
+    principal_paid = 5_000 * UNIT - lens.amount_due(second).principal_outstanding
+    assert exposure(book, newcomer, stablecoin) == 5_000 * UNIT - principal_paid
     with boa.env.prank(newcomer):
         book.repay_in_full(second)
     assert book.loan(second).status == REPAID
-    assert book.exposure(newcomer, stablecoin.address) == 0
+    assert exposure(book, newcomer, stablecoin) == 0
 
 
 def test_expiry_frees_exposure(book, gates, stablecoin, newcomer, stranger):
@@ -133,7 +134,7 @@ def test_expiry_frees_exposure(book, gates, stablecoin, newcomer, stranger):
     boa.env.time_travel(seconds=7 * DAY)
     with boa.env.prank(stranger):
         book.expire(loan_id)
-    assert book.exposure(newcomer, stablecoin.address) == 0
+    assert exposure(book, newcomer, stablecoin) == 0
     with boa.reverts("loanbook: not expired"):
         book.expire(loan_id)
 
@@ -281,14 +282,14 @@ def test_defaulted_principal_counts_against_the_cap_until_recovered(
     book.disburse(loan_id)
     boa.env.time_travel(seconds=30 * DAY + DEFAULT_TERMS.default_after_seconds + 1)
     book.mark_default(loan_id)
-    assert book.exposure(newcomer, stablecoin.address) == 5_000 * UNIT
+    assert exposure(book, newcomer, stablecoin) == 5_000 * UNIT
     request(book, stablecoin, newcomer, principal=5_000 * UNIT, apr_bps=1_200)  # up to the cap...
     with boa.reverts("loanbook: over exposure cap"):
         request(book, stablecoin, newcomer, principal=1, apr_bps=1_200)  # ...and no further
     with boa.env.prank(newcomer):
         book.repay(loan_id, 100 * UNIT)
-    assert book.exposure(newcomer, stablecoin.address) == 10_000 * UNIT  # partly recovered: still counted
+    assert exposure(book, newcomer, stablecoin) == 10_000 * UNIT  # partly recovered: still counted
     with boa.env.prank(newcomer):
         book.repay_in_full(loan_id)
-    assert book.exposure(newcomer, stablecoin.address) == 5_000 * UNIT
+    assert exposure(book, newcomer, stablecoin) == 5_000 * UNIT
     assert book.default_record(loan_id).principal == 5_000 * UNIT

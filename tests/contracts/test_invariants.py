@@ -1,23 +1,30 @@
-"""LoanBook against a Python model of the same rules (DESIGN.md §3).
+"""LoanBook against a Python model of the same rules (DESIGN.md §3), as a hypothesis state machine.
 
-`LoanBookMachine` is a hypothesis `RuleBasedStateMachine` that drives many loans in two tokens,
-two borrowers, four lenders, a stranger, the risk officer and the admin through every public
-action (request, fund, cancel, disburse, repay, repay_in_full, mark_default, claim, refund,
-note transfer and approval, reserve deposits, stray transfers, fee withdrawal, parameter
-changes) and through time (small and large jumps, and jumps to one second around each loan's
-deadlines). A Python model re-derives every number independently from the documented rules
-(waterfall, penalty accrual, payoff, default cover, recoveries, accumulator, fees) and the
-machine checks, after every step:
+`LoanBookMachine` drives many loans in two tokens (the second can switch a 1% transfer fee on and
+off mid-loan, as USDT's code can), three borrower wallets (the third, `alias`, can take over the
+first one's KYC identity, so two wallets share one exposure cap), four lenders, a stranger, the
+risk officer and the admin through every public action (request, fund, cancel, disburse, repay
+including prepayments, repay_in_full, mark_default, expire, claim, refund, note transfer and
+approval, reserve deposits, stray transfers, fee withdrawal, parameter changes, blocking and
+unblocking borrowers, moving an identity between wallets) and through time (small and large
+jumps, and jumps to one second around each loan's deadlines: funding, review, disbursement,
+due, grace, default). The model (tests/contracts/model.py) predicts every result or the exact
+revert, and the machine checks after every step:
 
 1. escrow: balanceOf(book) == held + reserve + fees + stray transfers (so >= held + reserve +
    fees), and held >= Σ open/funded escrow + Σ claimable of all live notes;
 2. Σ note shares == loan.funded for OPEN/FUNDED/ACTIVE/REPAID/DEFAULTED loans;
-3. statuses only move along the allowed edges, and `loan()` reports EXPIRED past the deadline;
+3. statuses only move along the allowed edges, and `loan()` reports EXPIRED past the funding
+   or disbursement deadline;
 4. nobody is paid more than owed: per note claimed + claimable is its pro-rata share of what was
-   distributed (to the unit, never above), a repaid loan's Repayment events add up to principal
-   + interest + penalty with interest within the schedule, a defaulted loan's cover + recoveries
-   never exceed its debt;
+   distributed (to the unit, never above); a loan's Repayment events add up to principal +
+   interest + penalty; interest paid never exceeds simple interest on the principal actually
+   outstanding over time (prepayments never pay interest for time not outstanding); paying the
+   payoff with `repay` settles the loan exactly like `repay_in_full`; a defaulted loan's cover +
+   recoveries never exceed its debt;
 5. penalty_charged <= principal * penalty_cap_bps / 10_000;
+6. exposure per KYC identity == principal of its open and funded loans + outstanding principal
+   of active ones + unrecovered defaulted principal, whichever wallet borrowed;
 
 plus exact equality of the contract's loans, ledgers, default records, notes, claimables, held,
 reserve, fees and every touched account's balance with the model. Teardown claims every
@@ -25,27 +32,20 @@ claimable note and refunds every refundable note, then re-checks the escrow.
 
 The borrowers are KYC-verified and scored (re-attested and re-scored when the model says
 they expired, as the services would); every grade may borrow up to MAX_LOAN with MAX_EXPOSURE
-outstanding, so the exposure cap binds and `exposure` is checked against the model too. The
-stranger is never verified: it may fund token 1 only up to the lender KYC threshold.
+outstanding, so the exposure cap binds. The stranger is never verified: it may fund token 1 up
+to the lender KYC threshold in total per loan.
 
 Knobs (environment): PEERLEND_FUZZ_EXAMPLES (default 200), PEERLEND_FUZZ_STEPS (default 30),
 PEERLEND_FUZZ_SHRINK=0 (report failures unshrunk), PEERLEND_FUZZ_STATS=1 (print how often each
 path was taken; run with -s).
-
-Regression (found by this machine): when floor rounding makes an EQUAL_INSTALLMENT schedule
-pay the principal off before the last installment (principals up to about n²/2 base units), the
-last installment is (0, 0); the cursor must move past it so the paid-off loan is REPAID
-(`test_paid_off_tiny_annuity_is_repaid`).
-
-(Later refunds of an expired loan used to revert "not refundable"; fixed upstream in ba5541b.
-The machine refunds every note of every expired loan.)
 """
 
 from __future__ import annotations
 
+import copy
 import os
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import boa
 import pytest
@@ -63,17 +63,15 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from tests.contracts.conftest import (
+from peerlend import loanmath
+from tests.contracts.helpers import (
     ACTIVE,
-    BULLET,
     CANCELLED,
     DAY,
     DEFAULT_TERMS,
     DEFAULTED,
-    EQUAL_INSTALLMENT,
     EXPIRED,
     FUNDED,
-    INTEREST_ONLY,
     MAX,
     OPEN,
     REPAID,
@@ -82,7 +80,8 @@ from tests.contracts.conftest import (
     compiled,
     deploy_book,
 )
-from tests.contracts.reference import annuity_payment, schedule_int
+from tests.contracts.model import MLoan, MNote, claimable, entitled
+from tests.contracts.reference import schedule_int
 
 EXAMPLES = int(os.environ.get("PEERLEND_FUZZ_EXAMPLES", "200"))
 STEPS = int(os.environ.get("PEERLEND_FUZZ_STEPS", "30"))
@@ -104,6 +103,8 @@ SCORE_TTL = 365 * DAY
 MODEL_ID = b"\x22" * 32
 MISSING_ROLE = "access_control: account is missing role"
 NO_NOTE = "note: no such note"
+FOT_REASON = "loanbook: fee-on-transfer token"
+SWITCHED_FEE_BPS = 100  # token 1's transfer fee when switched on
 
 ALLOWED_EDGES = {
     (OPEN, FUNDED),
@@ -113,6 +114,7 @@ ALLOWED_EDGES = {
     (OPEN, CANCELLED),
     (OPEN, EXPIRED),
     (FUNDED, CANCELLED),
+    (FUNDED, EXPIRED),
 }
 # A step may take several edges at once (the seeding step funds and disburses): compare against
 # the transitive closure. It still forbids every backward or sideways move.
@@ -140,7 +142,8 @@ def _topic(signature: str) -> int:
 
 
 REPAYMENT_TOPIC = _topic(
-    "Repayment(uint256,address,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256)"
+    "Repayment(uint256,address,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256,uint256,"
+    "uint256,uint256,uint256,uint256)"
 )
 RECOVERY_TOPIC = _topic("Recovery(uint256,address,uint256,uint256,uint256)")
 DEFAULTED_TOPIC = _topic("LoanDefaulted(uint256,uint256,uint256,uint256)")
@@ -173,22 +176,32 @@ class World:
     admin: str
     treasury: str
     officer: str
-    borrowers: list
+    borrowers: list  # borrowers[2] is the alias wallet that can take over borrowers[0]'s identity
     lenders: list
     stranger: str
     everyone: list
+    lens: object
+    minter: str
+
+
+def identity_hash(index: int) -> bytes:
+    return keccak(f"peerlend-invariants:identity{index}".encode())
 
 
 def build_world() -> World:
     admin, treasury, officer, pauser, minter = (
         _address(n) for n in ("admin", "treasury", "officer", "pauser", "minter")
     )
-    borrowers = [_address(f"borrower{i}") for i in range(2)]
+    borrowers = [_address(f"borrower{i}") for i in range(2)] + [_address("alias")]
     lenders = [_address(f"lender{i}") for i in range(4)]
     stranger = _address("stranger")  # never KYC-verified
     with boa.env.prank(minter):
-        tokens = [compiled("contracts/test/TestStablecoin.vy").deploy() for _ in range(2)]
-    book, notes, gates = deploy_book(tokens, admin, treasury, officer, pauser, with_gates=True)
+        tokens = [
+            compiled("contracts/test/TestStablecoin.vy").deploy(),
+            compiled("contracts/test/FeeOnTransferToken.vy").deploy(),
+        ]
+        tokens[1].set_fee_bps(0)  # off until the machine switches it on
+    book, notes, gates, lens = deploy_book(tokens, admin, treasury, officer, pauser)
     with boa.env.prank(admin):
         for t, token in enumerate(tokens):
             book.set_grade_limits(token.address, [(MAX_LOAN, MAX_EXPOSURE, 0)] * 5)
@@ -200,14 +213,30 @@ def build_world() -> World:
                 token.mint(account, START_BALANCE)
             with boa.env.prank(account):
                 token.approve(book.address, MAX)
-    return World(book, notes, gates, tokens, admin, treasury, officer, borrowers, lenders, stranger, everyone)
+    return World(
+        book,
+        notes,
+        gates,
+        tokens,
+        admin,
+        treasury,
+        officer,
+        borrowers,
+        lenders,
+        stranger,
+        everyone,
+        lens,
+        minter,
+    )
 
 
-def kyc(world: World, account: str) -> int:
-    """(Re)attests `account`; returns the expiry."""
+def kyc(world: World, account: str, identity: bytes | None = None) -> int:
+    """(Re)attests `account` (under `identity`, or its own); returns the expiry."""
     expires_at = boa.env.timestamp + KYC_TTL
     with boa.env.prank(world.admin):
-        world.gates.identity.attest(account, keccak(b"id:" + bytes.fromhex(account[2:])), expires_at)
+        world.gates.identity.attest(
+            account, identity or keccak(b"id:" + bytes.fromhex(account[2:])), expires_at
+        )
     return expires_at
 
 
@@ -223,164 +252,13 @@ def world():
     """Built once for the state machine test (the boa plugin anchors it, so nothing outlives the
     test); every example then starts from this snapshot."""
     w = build_world()
-    for account in [*w.borrowers, *w.lenders]:
+    for i, account in enumerate(w.borrowers[:2]):
+        kyc(w, account, identity_hash(i))
+    for account in w.lenders:
         kyc(w, account)
-    for account in w.borrowers:
+    for account in w.borrowers:  # the alias is scored but holds no identity yet
         score(w, account)
     return w
-
-
-# ---------------------------------------------------------------------------
-# The model
-# ---------------------------------------------------------------------------
-
-
-@dataclass
-class MNote:
-    id: int
-    loan_id: int
-    share: int
-    owner: str
-    claimed: int = 0
-    burned: bool = False
-    operator: str | None = None
-
-
-@dataclass
-class MLoan:
-    id: int
-    borrower: str
-    token: int  # index into world.tokens
-    principal: int
-    apr: int
-    n: int
-    period: int
-    method: int
-    terms: TermsParams
-    deadline: int
-    status: int = OPEN  # as stored (EXPIRED is stored only by `expire` or the first refund)
-    funded: int = 0
-    review_ends_at: int = 0
-    start: int = 0
-    annuity: int = 0
-    rows: list = field(default_factory=list)  # rows[k] = (principal part, interest part), k = 1..n
-    notes: list = field(default_factory=list)
-    # ledger
-    cursor: int = 0
-    remaining: int = 0
-    interest_paid_cur: int = 0
-    principal_paid_cur: int = 0
-    penalty_owed: int = 0
-    penalty_charged: int = 0
-    accrued_until: int = 0
-    acc: int = 0
-    distributed: int = 0
-    # default record
-    debt: int = 0
-    cover: int = 0
-    recovered: int = 0
-    default_principal: int = 0  # principal outstanding at default: counts in exposure until recovered
-    # audit trail
-    seen_status: int = OPEN
-    repaid_amount: int = 0  # Σ what repay/repay_in_full took (return values)
-    ev_amount: int = 0  # Σ Repayment.amount
-    ev_principal: int = 0
-    ev_interest: int = 0
-    ev_penalty: int = 0
-    ev_to_notes: int = 0
-    ev_recovered_to_notes: int = 0
-    distributed_at_default: int = 0
-
-    @property
-    def cap(self) -> int:
-        return self.principal * self.terms.penalty_cap_bps // BPS
-
-    @property
-    def scheduled_interest(self) -> int:
-        return sum(interest for _, interest in self.rows[1:])
-
-    def effective_status(self, now: int) -> int:
-        if self.status == OPEN and now >= self.deadline:
-            return EXPIRED
-        return self.status
-
-    def row_zero(self, k: int) -> bool:
-        return self.rows[k][0] + self.rows[k][1] == 0
-
-    def skip_settled(self, k: int) -> int:
-        """The rule: the cursor is the oldest installment with anything still to pay."""
-        while k <= self.n and self.row_zero(k):
-            k += 1
-        return k
-
-    def pending_penalty(self, now: int) -> int:
-        """Past-due unpaid amounts accrue penalty_bps_per_day linearly per second from
-        due + grace (or from the last accrual), the total charged capped at cap."""
-        rate = self.terms.penalty_bps_per_day
-        if rate == 0 or now <= self.accrued_until or self.penalty_charged >= self.cap:
-            return 0
-        added = 0
-        for k in range(self.cursor, self.n + 1):
-            late_from = self.start + k * self.period + self.terms.grace_seconds
-            if late_from >= now:
-                break
-            part, interest = self.rows[k]
-            unpaid = part + interest
-            if k == self.cursor:
-                unpaid -= self.interest_paid_cur + self.principal_paid_cur
-            added += unpaid * rate * (now - max(late_from, self.accrued_until)) // (BPS * DAY)
-        return min(added, self.cap - self.penalty_charged)
-
-    def accrue(self, now: int) -> None:
-        added = self.pending_penalty(now)
-        self.accrued_until = now
-        self.penalty_owed += added
-        self.penalty_charged += added
-
-    def payoff_parts(self, now: int) -> tuple[int, int]:
-        """(interest accrued to date, principal outstanding): unpaid interest of due installments
-        plus the running installment's interest pro rata to time, never less than paid."""
-        interest = 0
-        for k in range(self.cursor, self.n + 1):
-            part_interest = self.rows[k][1]
-            paid = self.interest_paid_cur if k == self.cursor else 0
-            due_at = self.start + k * self.period
-            if due_at <= now:
-                interest += part_interest - paid
-                continue
-            begin = self.start if self.method == BULLET else self.start + (k - 1) * self.period
-            earned = part_interest * (now - begin) // (due_at - begin) if now > begin else 0
-            interest += max(earned - paid, 0)
-            break
-        return interest, self.remaining - self.principal_paid_cur
-
-    def past_due(self, now: int) -> int:
-        total = 0
-        for k in range(self.cursor, self.n + 1):
-            if self.start + k * self.period > now:
-                break
-            total += sum(self.rows[k])
-            if k == self.cursor:
-                total -= self.interest_paid_cur + self.principal_paid_cur
-        return total
-
-    def default_eligible(self, now: int) -> bool:
-        return now > self.start + self.cursor * self.period + self.terms.default_after_seconds
-
-    def credit(self, amount: int) -> None:
-        self.acc += amount * ACC_SCALE // self.principal
-        self.distributed += amount
-
-
-def entitled(note: MNote, loan: MLoan) -> int:
-    """Everything the note has been credited: claimed + claimable."""
-    if note.share == 0:
-        return note.claimed
-    return note.share * loan.acc // ACC_SCALE
-
-
-def claimable(note: MNote, loan: MLoan) -> int:
-    return 0 if note.share == 0 else entitled(note, loan) - note.claimed
 
 
 # ---------------------------------------------------------------------------
@@ -396,8 +274,8 @@ aprs = st.one_of(st.sampled_from([0, 1, 3_600]), st.integers(0, 3_600))
 periods = st.one_of(st.integers(1, 60).map(lambda d: d * DAY), st.integers(DAY, 60 * DAY))
 funding_windows = st.one_of(st.sampled_from([3_600, 7 * DAY, 30 * DAY]), st.integers(3_600, 30 * DAY))
 terms_strategy = st.builds(
-    lambda orig, svc, share, pen, cap, cov, grace, extra, review: TermsParams(
-        orig, svc, share, pen, cap, cov, grace, grace + extra, review
+    lambda orig, svc, share, pen, cap, cov, grace, extra, review, disburse: TermsParams(
+        orig, svc, share, pen, cap, cov, grace, grace + extra, review, disburse
     ),
     st.integers(0, 500),
     st.integers(0, 2_000),
@@ -407,12 +285,13 @@ terms_strategy = st.builds(
     st.integers(0, BPS),
     st.integers(0, 30 * DAY),
     st.integers(0, 90 * DAY),
-    st.integers(0, 7 * DAY),
+    st.integers(3_600, 7 * DAY),
+    st.integers(3_600, 7 * DAY),
 )
 indices = st.integers(0, 10**6)
 # "next" (one installment plus penalty, ±1) walks loans through their schedules.
 repay_modes = st.sampled_from(["next", "unit", "next", "fraction", "next", "payoff", "over", "huge"])
-BOUNDARIES = ["deadline", "review", "due", "grace", "default"]
+BOUNDARIES = ["deadline", "review", "disburse", "due", "grace", "default"]
 
 
 class LoanBookMachine(RuleBasedStateMachine):
@@ -425,6 +304,7 @@ class LoanBookMachine(RuleBasedStateMachine):
         w = self.world
         self.w = w
         self.book = w.book
+        self.lens = w.lens
         self.tokens = w.tokens
         self.params = DEFAULT_TERMS
         self.loans: dict[int, MLoan] = {}
@@ -433,14 +313,19 @@ class LoanBookMachine(RuleBasedStateMachine):
         self.reserve = [0, 0]
         self.fees = [0, 0]
         self.stray = [0, 0]
+        self.fee_bps = [0, 0]  # transfer fee of each token
         self.balance: dict[tuple[int, str], int] = {}
         self.touched_loans: set[int] = set()
         self.touched_accounts: set[tuple[int, str]] = set()
         self.touched_tokens: set[int] = set()
         self.touched_notes: set[int] = set()
-        self.exposure: dict[tuple[str, int], int] = {}
+        self.exposure: dict[tuple[bytes, int], int] = {}
+        self.unverified_funded: dict[tuple[int, str], int] = {}
+        self.blocked: set[str] = set()
+        # Which wallet holds each borrower identity (the alias may take identity 0 over).
+        self.holder = {identity_hash(0): w.borrowers[0], identity_hash(1): w.borrowers[1]}
         start = self.now
-        self.kyc_until = {a: start + KYC_TTL for a in [*w.borrowers, *w.lenders]}
+        self.kyc_until = {a: start + KYC_TTL for a in [*w.borrowers[:2], *w.lenders]}
         self.score_until = {a: start + SCORE_TTL for a in w.borrowers}
 
     # -- helpers ------------------------------------------------------------
@@ -459,6 +344,26 @@ class LoanBookMachine(RuleBasedStateMachine):
         self.balance[(token, account)] = self.bal(token, account) + delta
         self.touched_accounts.add((token, account))
         self.touched_tokens.add(token)
+
+    def arrives(self, token: int, amount: int) -> int:
+        """What a transfer of `amount` delivers (the token keeps its fee)."""
+        return amount - amount * self.fee_bps[token] // BPS
+
+    def pay_out(self, token: int, account: str, amount: int) -> None:
+        """The book sends `amount`; `account` receives it less the token's fee."""
+        self.move(token, account, self.arrives(token, amount))
+
+    def identity_of(self, wallet: str) -> bytes | None:
+        for identity, holder in self.holder.items():
+            if holder == wallet:
+                return identity
+        return None
+
+    def is_verified(self, wallet: str) -> bool:
+        """KYC'd lenders, and borrower wallets that hold an identity (re-attested on expiry)."""
+        if wallet in self.w.lenders:
+            return True
+        return self.identity_of(wallet) is not None and self.now < self.kyc_until[wallet]
 
     def loans_where(self, want) -> list[MLoan]:
         return [self.loans[k] for k in sorted(self.loans) if want(self.loans[k])]
@@ -497,6 +402,12 @@ class LoanBookMachine(RuleBasedStateMachine):
         self.reserve[token] += to_reserve
         self.fees[token] += fee - to_reserve
 
+    def close(self, loan: MLoan, status: int) -> None:
+        """Cancel or expire an OPEN/FUNDED loan: its exposure is freed."""
+        loan.status = status
+        self.exposure[(loan.identity, loan.token)] -= loan.principal
+        self.touch(loan)
+
     # -- market -------------------------------------------------------------
 
     def _request(
@@ -514,12 +425,17 @@ class LoanBookMachine(RuleBasedStateMachine):
         if rows[-1][1:] == (0, 0):
             event("request: schedule paid off before its last installment")
         # The KYC attester and the oracle service keep borrowers onboarded.
-        if self.now >= self.kyc_until[borrower]:
-            self.kyc_until[borrower] = kyc(self.w, borrower)
+        identity = self.identity_of(borrower)
+        if identity is not None and self.now >= self.kyc_until[borrower]:
+            self.kyc_until[borrower] = kyc(self.w, borrower, identity)
         if self.now >= self.score_until[borrower]:
             self.score_until[borrower] = score(self.w, borrower)
         args = (self.tokens[token].address, principal, apr, n, period, method, funding)
-        key = (borrower, token)
+        if identity is None:
+            return self.reverts("loanbook: borrower not verified", borrower, self.book.request_loan, *args)
+        if borrower in self.blocked:
+            return self.reverts("loanbook: borrower blocked", borrower, self.book.request_loan, *args)
+        key = (identity, token)
         if self.exposure.get(key, 0) + principal > MAX_EXPOSURE:
             event("request over exposure cap")
             return self.reverts("loanbook: over exposure cap", borrower, self.book.request_loan, *args)
@@ -530,6 +446,7 @@ class LoanBookMachine(RuleBasedStateMachine):
         loan = MLoan(
             id=loan_id,
             borrower=borrower,
+            identity=identity,
             token=token,
             principal=principal,
             apr=apr,
@@ -538,11 +455,10 @@ class LoanBookMachine(RuleBasedStateMachine):
             method=method,
             terms=self.params,
             deadline=self.now + funding,
-            rows=[(0, 0)] + [(part, interest) for _, part, interest in rows],
         )
         self.loans[loan_id] = loan
         self.touch(loan)
-        event(f"request method {method}")
+        event(f"request method {method}" + (" by alias" if borrower == self.w.borrowers[2] else ""))
         return loan
 
     @initialize(
@@ -581,7 +497,7 @@ class LoanBookMachine(RuleBasedStateMachine):
                 self._fund_rest_and_disburse(loan, 2)
 
     @rule(
-        b=st.integers(0, 1),
+        b=st.integers(0, 2),
         t=st.integers(0, 1),
         method=st.integers(0, 3),
         principal=principals,
@@ -608,13 +524,24 @@ class LoanBookMachine(RuleBasedStateMachine):
         if funder == loan.borrower:
             return self.reverts("loanbook: borrower cannot fund", funder, self.book.fund, loan.id, amount)
         take = min(amount, loan.principal - loan.funded)
-        if funder in self.kyc_until and self.now >= self.kyc_until[funder]:
+        if funder in self.blocked:
+            return self.reverts("loanbook: lender blocked", funder, self.book.fund, loan.id, amount)
+        if funder in self.w.lenders and self.now >= self.kyc_until[funder]:
             self.kyc_until[funder] = kyc(self.w, funder)
-        if take > LENDER_KYC_THRESHOLD[loan.token] and funder not in self.kyc_until:
-            event("fund by unverified lender refused")
-            return self.reverts("loanbook: lender not verified", funder, self.book.fund, loan.id, amount)
+        if not self.is_verified(funder):
+            total = self.unverified_funded.get((loan.id, funder), 0) + take
+            if total > LENDER_KYC_THRESHOLD[loan.token]:
+                event("fund by unverified lender refused" + (" (cumulative)" if total > take else ""))
+                return self.reverts("loanbook: lender not verified", funder, self.book.fund, loan.id, amount)
+        if self.arrives(loan.token, take) != take:
+            event("fund refused: transfer fee on")
+            return self.reverts(FOT_REASON, funder, self.book.fund, loan.id, amount)
         with boa.env.prank(funder):
             note_id = self.book.fund(loan.id, amount)
+        if not self.is_verified(funder):
+            self.unverified_funded[(loan.id, funder)] = (
+                self.unverified_funded.get((loan.id, funder), 0) + take
+            )
         assert note_id == len(self.mnotes) + 1
         self.mnotes[note_id] = MNote(note_id, loan.id, take, funder)
         self.touched_notes.add(note_id)
@@ -633,7 +560,7 @@ class LoanBookMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.loans_where(self.is_open))
     @rule(
         i=indices,
-        who=st.integers(0, 6),
+        who=st.integers(0, 7),
         mode=st.sampled_from(["part", "rest", "over"]),
         x=st.integers(1, BPS),
     )
@@ -682,6 +609,9 @@ class LoanBookMachine(RuleBasedStateMachine):
             if who not in ("borrower", "officer"):
                 return self.reverts("loanbook: not allowed", caller, self.book.cancel, loan.id)
         elif loan.status == FUNDED:
+            if who == "borrower":
+                reason = "loanbook: funded, only the risk officer can veto"
+                return self.reverts(reason, caller, self.book.cancel, loan.id)
             if who != "officer":
                 return self.reverts("loanbook: not allowed", caller, self.book.cancel, loan.id)
             if self.now >= loan.review_ends_at:
@@ -691,31 +621,27 @@ class LoanBookMachine(RuleBasedStateMachine):
         with boa.env.prank(caller):
             self.book.cancel(loan.id)
         event(f"cancel from {loan.status}")
-        loan.status = CANCELLED
-        self.exposure[(loan.borrower, loan.token)] -= loan.principal
-        self.touch(loan)
+        self.close(loan, CANCELLED)
 
     def _disburse(self, loan: MLoan, caller: str):
         if loan.status != FUNDED:
             return self.reverts("loanbook: not funded", caller, self.book.disburse, loan.id)
         if self.now < loan.review_ends_at:
             return self.reverts("loanbook: in review", caller, self.book.disburse, loan.id)
+        if self.now >= loan.disburse_deadline:
+            event("disburse refused: deadline passed")
+            return self.reverts("loanbook: disbursement deadline passed", caller, self.book.disburse, loan.id)
         with boa.env.prank(caller):
             self.book.disburse(loan.id)
+        if loan.borrower in self.blocked or not self.is_verified(loan.borrower):
+            event("disburse cancels: borrower blocked or unverified")
+            return self.close(loan, CANCELLED)
         fee = loan.principal * loan.terms.origination_fee_bps // BPS
         loan.status = ACTIVE
-        loan.start = self.now
-        loan.accrued_until = self.now
-        loan.remaining = loan.principal
-        loan.annuity = (
-            annuity_payment(loan.principal, loan.apr, loan.n, loan.period)
-            if loan.method == EQUAL_INSTALLMENT
-            else 0
-        )
-        loan.cursor = loan.skip_settled(1)
+        loan.disburse(self.now)
         self.held[loan.token] -= loan.principal
         self.take_fee(loan.token, fee, loan.terms)
-        self.move(loan.token, loan.borrower, loan.principal - fee)
+        self.pay_out(loan.token, loan.borrower, loan.principal - fee)
         self.touch(loan)
         event("disbursed")
 
@@ -740,11 +666,9 @@ class LoanBookMachine(RuleBasedStateMachine):
             owed = loan.debt - loan.recovered
             next_due = owed
         elif loan.status == ACTIVE:
-            interest, principal = loan.payoff_parts(now)
-            owed = loan.penalty_owed + loan.pending_penalty(now) + interest + principal
-            next_due = loan.penalty_owed + loan.pending_penalty(now)
-            if loan.cursor <= loan.n:
-                next_due += sum(loan.rows[loan.cursor]) - loan.interest_paid_cur - loan.principal_paid_cur
+            due = loan.amount_due(now)
+            owed = due.payoff
+            next_due = due.penalty + (due.past_due or due.next_due_amount)
         else:
             owed = next_due = x
         return {
@@ -762,14 +686,15 @@ class LoanBookMachine(RuleBasedStateMachine):
             return self.reverts("loanbook: nothing owed", payer, fn, *args)
         with boa.env.prank(payer):
             got = fn(*args)
-        assert got == take
+        received = self.arrives(loan.token, take)
+        assert got == received
         notes_cap = loan.debt - loan.cover
-        to_notes = min(loan.recovered + take, notes_cap) - min(loan.recovered, notes_cap)
-        to_reserve = take - to_notes
-        assert raw_events(self.book, RECOVERY_TOPIC) == [[take, to_notes, to_reserve]]
-        loan.recovered += take
+        to_notes = min(loan.recovered + received, notes_cap) - min(loan.recovered, notes_cap)
+        to_reserve = received - to_notes
+        assert raw_events(self.book, RECOVERY_TOPIC) == [[received, to_notes, to_reserve]]
+        loan.recovered += received
         if loan.recovered == loan.debt:
-            self.exposure[(loan.borrower, loan.token)] -= loan.default_principal
+            self.exposure[(loan.identity, loan.token)] -= loan.default_principal
         loan.credit(to_notes)
         loan.ev_recovered_to_notes += to_notes
         self.held[loan.token] += to_notes
@@ -778,40 +703,74 @@ class LoanBookMachine(RuleBasedStateMachine):
         self.touch(loan)
         event("recovery" + (" complete" if loan.recovered == loan.debt else ""))
 
-    def _settle(
-        self, loan: MLoan, payer: str, got: int, paid: int, principal: int, interest: int, penalty: int
-    ):
-        assert got == paid, (got, paid)
-        fee = (interest + penalty) * loan.terms.service_fee_bps // BPS
+    def _pay(self, loan: MLoan, payer: str, amount: int, fn, *args):
+        """A payment of up to `amount` on an ACTIVE loan (repay, or repay_in_full with the payoff):
+        the waterfall of loanmath (the port of LoanBook's), rerun on what arrived if the token
+        kept a fee."""
+        now = self.now
+        accrued = copy.copy(loan.ledger)
+        added = loanmath.pending_penalty(accrued, now)
+        accrued.accrued_until = now
+        accrued.penalty_owed += added
+        accrued.penalty_charged += added
+        after = copy.copy(accrued)
+        split = loanmath.waterfall(after, now, amount)
+        if split.paid == 0:
+            return self.reverts("loanbook: nothing owed", payer, fn, *args)
+        payoff = loan.payoff(now)
+        with boa.env.prank(payer):
+            got = fn(*args)
+        sent = split.paid
+        received = self.arrives(loan.token, sent)
+        if received < sent:
+            event("payment short: transfer fee on")
+            after = copy.copy(accrued)
+            split = loanmath.waterfall(after, now, received)
+        assert got == split.paid == received, (got, split, received)
+        if amount >= payoff and received == split.paid == payoff:
+            assert after.cursor > loan.n  # paying the payoff settles the loan, like repay_in_full
+        if split.principal and now < loan.start + after.cursor * loan.period:
+            event("prepayment")
+        loan.integrate(now)
+        loan.ledger = after
+        fee = (split.interest + split.penalty) * loan.terms.service_fee_bps // BPS
         fee_reserve = fee * loan.terms.reserve_share_bps // BPS
-        to_notes = paid - fee
+        to_notes = split.paid - fee
         self.take_fee(loan.token, fee, loan.terms)
         self.held[loan.token] += to_notes
         loan.credit(to_notes)
         (ev,) = raw_events(self.book, REPAYMENT_TOPIC)
         expected = [
-            paid,
-            principal,
-            interest,
-            penalty,
+            split.paid,
+            split.principal,
+            split.interest,
+            split.penalty,
             fee - fee_reserve,
             fee_reserve,
             to_notes,
-            loan.remaining - loan.principal_paid_cur,
-            loan.cursor,
+            loan.outstanding,
+            after.cursor,
+            after.scheduled_remaining,
+            after.interest_paid_current,
+            after.level,
+            after.interest_from,
         ]
         assert ev == expected, (ev, expected)
-        self.exposure[(loan.borrower, loan.token)] -= principal
+        self.exposure[(loan.identity, loan.token)] -= split.principal
         loan.repaid_amount += got
         loan.ev_amount += ev[0]
         loan.ev_principal += ev[1]
         loan.ev_interest += ev[2]
         loan.ev_penalty += ev[3]
         loan.ev_to_notes += ev[6]
-        if loan.cursor > loan.n:
+        if split.penalty:
+            event("repay pays penalty")
+        if after.penalty_charged == loan.cap and loan.cap:
+            event("penalty cap reached")
+        if after.cursor > loan.n:
             loan.status = REPAID
             event("repaid")
-        self.move(loan.token, payer, -paid)
+        self.move(loan.token, payer, -sent)
         self.touch(loan)
 
     def _repay(self, loan: MLoan, payer: str, amount: int):
@@ -819,40 +778,7 @@ class LoanBookMachine(RuleBasedStateMachine):
             return self._recover(loan, payer, amount, self.book.repay, loan.id, amount)
         if loan.status != ACTIVE:
             return self.reverts("loanbook: not active", payer, self.book.repay, loan.id, amount)
-        now = self.now
-        saved = dict(loan.__dict__)
-        loan.accrue(now)
-        penalty = min(amount, loan.penalty_owed)
-        loan.penalty_owed -= penalty
-        budget = amount - penalty
-        interest = principal = 0
-        while loan.cursor <= loan.n and budget > 0:
-            part, part_interest = loan.rows[loan.cursor]
-            pay = min(budget, part_interest - loan.interest_paid_cur)
-            loan.interest_paid_cur += pay
-            interest += pay
-            budget -= pay
-            pay = min(budget, part - loan.principal_paid_cur)
-            loan.principal_paid_cur += pay
-            principal += pay
-            budget -= pay
-            if loan.interest_paid_cur == part_interest and loan.principal_paid_cur == part:
-                loan.remaining -= part
-                loan.interest_paid_cur = loan.principal_paid_cur = 0
-                loan.cursor = loan.skip_settled(loan.cursor + 1)
-        paid = penalty + interest + principal
-        if paid == 0:
-            loan.__dict__.update(saved)  # a revert keeps no accrual
-            return self.reverts("loanbook: nothing owed", payer, self.book.repay, loan.id, amount)
-        with boa.env.prank(payer):
-            got = self.book.repay(loan.id, amount)
-        if penalty:
-            event("repay pays penalty")
-        if loan.penalty_charged == loan.cap and loan.cap:
-            event("penalty cap reached")
-        if budget:
-            event("repay capped at what is owed")
-        self._settle(loan, payer, got, paid, principal, interest, penalty)
+        self._pay(loan, payer, amount, self.book.repay, loan.id, amount)
 
     @precondition(lambda self: self.loans_where(self.is_payable))
     @rule(
@@ -864,7 +790,7 @@ class LoanBookMachine(RuleBasedStateMachine):
     )
     def repay(self, i, who, mode, x, wait):
         """From 1 unit to far more than owed, by the borrower, a lender or a stranger; on time,
-        early, after the grace period or just before the default threshold."""
+        early (a prepayment), after the grace period or just before the default threshold."""
         loans = self.loans_where(self.is_payable)
         loan = loans[i % len(loans)]
         if wait != "no" and loan.status == ACTIVE:
@@ -891,17 +817,8 @@ class LoanBookMachine(RuleBasedStateMachine):
             return self._recover(loan, payer, owed, self.book.repay_in_full, loan.id)
         if loan.status != ACTIVE:
             return self.reverts("loanbook: not active", payer, self.book.repay_in_full, loan.id)
-        now = self.now
-        loan.accrue(now)
-        interest, principal = loan.payoff_parts(now)
-        penalty = loan.penalty_owed
-        with boa.env.prank(payer):
-            got = self.book.repay_in_full(loan.id)
-        loan.penalty_owed = 0
-        loan.cursor = loan.n + 1
-        loan.remaining = loan.interest_paid_cur = loan.principal_paid_cur = 0
         event("repay_in_full")
-        self._settle(loan, payer, got, penalty + interest + principal, principal, interest, penalty)
+        self._pay(loan, payer, loan.payoff(self.now), self.book.repay_in_full, loan.id)
 
     @precondition(lambda self: self.loans_where(lambda ln: ln.status == ACTIVE))
     @rule(i=indices, when=st.sampled_from(["now", "at threshold", "past threshold", "past threshold"]))
@@ -928,9 +845,10 @@ class LoanBookMachine(RuleBasedStateMachine):
             return self.reverts("loanbook: not in default", caller, self.book.mark_default, loan.id)
         with boa.env.prank(caller):
             self.book.mark_default(loan.id)
+        loan.integrate(now)  # the debt carries interest to date
         loan.accrue(now)
         interest, principal = loan.payoff_parts(now)
-        loan.debt = loan.penalty_owed + interest + principal
+        loan.debt = loan.ledger.penalty_owed + interest + principal
         loan.cover = min(self.reserve[loan.token], principal * loan.terms.coverage_bps // BPS)
         assert raw_events(self.book, DEFAULTED_TOPIC) == [[loan.debt, principal, loan.cover]]
         self.reserve[loan.token] -= loan.cover
@@ -965,7 +883,9 @@ class LoanBookMachine(RuleBasedStateMachine):
         exact revert (most of the wrong-state reverts are checked here)."""
         loan = self.loans[sorted(self.loans)[i % len(self.loans)]]
         now = self.now
-        expirable = self.loans_where(lambda ln: ln.status == OPEN and now >= ln.deadline)
+        expirable = self.loans_where(
+            lambda ln: ln.status in (OPEN, FUNDED) and ln.effective_status(now) == EXPIRED
+        )
         if action == "expire" and expirable and x % 2:
             loan = expirable[i % len(expirable)]
         if action in ("claim", "refund"):
@@ -986,6 +906,44 @@ class LoanBookMachine(RuleBasedStateMachine):
             "mark_default": lambda: self._mark_default(loan),
             "expire": lambda: self._expire(loan),
         }[action]()
+
+    # -- identity, blocklist, token fee --------------------------------------
+
+    @rule()
+    def move_identity(self):
+        """The KYC attester moves identity 0 between borrower 0 and the alias wallet (a lapsed
+        or revoked wallet re-attested elsewhere): both wallets' loans count on one cap."""
+        identity = identity_hash(0)
+        old = self.holder[identity]
+        new = self.w.borrowers[2] if old == self.w.borrowers[0] else self.w.borrowers[0]
+        with boa.env.prank(self.w.admin):
+            self.w.gates.identity.revoke(old)
+        self.kyc_until[new] = kyc(self.w, new, identity)
+        self.holder[identity] = new
+        event("identity moved")
+
+    @rule(b=st.integers(0, 2))
+    def toggle_block(self, b):
+        """The risk officer blocks or unblocks a borrower wallet (a block during review turns
+        the loan refundable at disbursement)."""
+        wallet = self.w.borrowers[b]
+        blocked = wallet not in self.blocked
+        with boa.env.prank(self.w.admin):
+            self.w.gates.identity.set_blocked(wallet, blocked)
+        if blocked:
+            self.blocked.add(wallet)
+        else:
+            self.blocked.discard(wallet)
+        event("block" if blocked else "unblock")
+
+    @rule(on=st.booleans())
+    def switch_fee(self, on):
+        """Token 1 switches its transfer fee on or off under live loans."""
+        bps = SWITCHED_FEE_BPS if on else 0
+        with boa.env.prank(self.w.minter):
+            self.tokens[1].set_fee_bps(bps)
+        self.fee_bps[1] = bps
+        event("token fee " + ("on" if on else "off"))
 
     # -- notes --------------------------------------------------------------
 
@@ -1018,7 +976,7 @@ class LoanBookMachine(RuleBasedStateMachine):
         note.claimed += amount
         self.touched_notes.add(note.id)
         self.held[loan.token] -= amount
-        self.move(loan.token, note.owner, amount)  # the owner is paid, even when an operator calls
+        self.pay_out(loan.token, note.owner, amount)  # the owner is paid, even when an operator calls
         self.touch(loan)
         event("claim" + (" by operator" if sender != note.owner else ""))
 
@@ -1037,29 +995,26 @@ class LoanBookMachine(RuleBasedStateMachine):
             return self.reverts("loanbook: not refundable", note.owner, self.book.refund, note.id)
         with boa.env.prank(note.owner):
             self.book.refund(note.id)
-        if loan.status == OPEN:
-            self._record_expiry(loan)
+        if loan.status in (OPEN, FUNDED):
+            event("refund records expiry" + (" after disbursement deadline" if loan.status == FUNDED else ""))
+            self.close(loan, EXPIRED)
         self.held[loan.token] -= note.share
-        self.move(loan.token, note.owner, note.share)
+        self.pay_out(loan.token, note.owner, note.share)
         note.share = 0
         note.burned = True
         self.touched_notes.add(note.id)
         self.touch(loan)
         event(f"refund {'expired' if loan.status == EXPIRED else 'cancelled'}")
 
-    def _record_expiry(self, loan: MLoan) -> None:
-        loan.status = EXPIRED
-        self.exposure[(loan.borrower, loan.token)] -= loan.principal
-        self.touch(loan)
-
     def _expire(self, loan: MLoan):
-        """流标: anyone records an expiry (before the deadline: refused), freeing the exposure."""
-        if loan.effective_status(self.now) != EXPIRED or loan.status != OPEN:
+        """流标 or not disbursed in time: anyone records an expiry (before it: refused),
+        freeing the exposure."""
+        if loan.effective_status(self.now) != EXPIRED or loan.status not in (OPEN, FUNDED):
             return self.reverts("loanbook: not expired", self.w.stranger, self.book.expire, loan.id)
         with boa.env.prank(self.w.stranger):
             self.book.expire(loan.id)
-        self._record_expiry(loan)
-        event("expire")
+        event("expire " + ("funded" if loan.status == FUNDED else "open"))
+        self.close(loan, EXPIRED)
 
     @precondition(lambda self: self.notes_where(lambda n, ln: not n.burned))
     @rule(i=indices, to=st.integers(0, 5), approve=st.booleans())
@@ -1109,6 +1064,9 @@ class LoanBookMachine(RuleBasedStateMachine):
             self._stray_transfer(t, amount)
 
     def _deposit_reserve(self, t: int, amount: int, sender: str):
+        if self.arrives(t, amount) != amount:
+            token = self.tokens[t].address
+            return self.reverts(FOT_REASON, sender, self.book.deposit_reserve, token, amount)
         with boa.env.prank(sender):
             self.book.deposit_reserve(self.tokens[t].address, amount)
         self.reserve[t] += amount
@@ -1118,7 +1076,7 @@ class LoanBookMachine(RuleBasedStateMachine):
         """Tokens sent to the book by mistake break nothing (escrow is >=, not =)."""
         with boa.env.prank(self.w.stranger):
             self.tokens[t].transfer(self.book.address, amount)
-        self.stray[t] += amount
+        self.stray[t] += self.arrives(t, amount)
         self.move(t, self.w.stranger, -amount)
 
     def _withdraw_fees(self, t: int, as_admin: bool):
@@ -1129,7 +1087,7 @@ class LoanBookMachine(RuleBasedStateMachine):
             return self.reverts("loanbook: no fees", self.w.admin, self.book.withdraw_fees, token)
         with boa.env.prank(self.w.admin):
             assert self.book.withdraw_fees(token) == self.fees[t]
-        self.move(t, self.w.treasury, self.fees[t])
+        self.pay_out(t, self.w.treasury, self.fees[t])
         self.fees[t] = 0
         event("fees withdrawn")
 
@@ -1137,9 +1095,9 @@ class LoanBookMachine(RuleBasedStateMachine):
 
     def _travel(self, seconds: int) -> None:
         boa.env.time_travel(seconds=seconds)
-        # `loan()` must now report EXPIRED for every open loan past its deadline.
+        # `loan()` must now report EXPIRED for every open or funded loan past its deadline.
         for loan in self.loans.values():
-            if loan.status == OPEN:
+            if loan.status in (OPEN, FUNDED):
                 self.touched_loans.add(loan.id)
 
     @rule(
@@ -1159,11 +1117,14 @@ class LoanBookMachine(RuleBasedStateMachine):
         target = {
             "deadline": loan.deadline,
             "review": loan.review_ends_at,
+            "disburse": loan.disburse_deadline,
             "due": due,
             "grace": due + loan.terms.grace_seconds,
             "default": due + loan.terms.default_after_seconds,
         }[which] + delta
         if loan.start == 0 and which in ("due", "grace", "default"):
+            return
+        if loan.review_ends_at == 0 and which in ("review", "disburse"):
             return
         if target > self.now:
             self._travel(target - self.now)
@@ -1171,19 +1132,11 @@ class LoanBookMachine(RuleBasedStateMachine):
     def _check_amount_due(self, loan: MLoan):
         """The `amount_due` view agrees with the model (nothing is recorded by it)."""
         now = self.now
-        due = self.book.amount_due(loan.id)
-        penalty = loan.penalty_owed + loan.pending_penalty(now)
+        due = self.lens.amount_due(loan.id)
+        assert tuple(due) == tuple(loan.amount_due(now).__dict__.values())
         interest, principal = loan.payoff_parts(now)
-        assert due.penalty == penalty
-        assert due.principal_outstanding == principal
-        assert due.payoff == penalty + interest + principal
-        assert due.past_due == loan.past_due(now)
-        assert due.next_due_time == loan.start + loan.cursor * loan.period
-        if loan.cursor <= loan.n:
-            assert (
-                due.next_due_amount
-                == sum(loan.rows[loan.cursor]) - loan.interest_paid_cur - loan.principal_paid_cur
-            )
+        assert due.payoff == due.penalty + interest + principal
+        assert due.principal_outstanding == principal == loan.outstanding
 
     # -- checks -------------------------------------------------------------
 
@@ -1203,6 +1156,7 @@ class LoanBookMachine(RuleBasedStateMachine):
         assert got.funding_deadline == loan.deadline
         if loan.start:
             ledger = book.ledger(loan.id)
+            mine = loan.ledger
             assert (
                 ledger.cursor,
                 ledger.scheduled_remaining,
@@ -1213,16 +1167,20 @@ class LoanBookMachine(RuleBasedStateMachine):
                 ledger.accrued_until,
                 ledger.acc_per_share,
                 ledger.distributed,
+                ledger.level,
+                ledger.interest_from,
             ) == (
-                loan.cursor,
-                loan.remaining,
-                loan.interest_paid_cur,
-                loan.principal_paid_cur,
-                loan.penalty_owed,
-                loan.penalty_charged,
-                loan.accrued_until,
+                mine.cursor,
+                mine.scheduled_remaining,
+                mine.interest_paid_current,
+                mine.principal_paid_current,
+                mine.penalty_owed,
+                mine.penalty_charged,
+                mine.accrued_until,
                 loan.acc,
                 loan.distributed,
+                mine.level,
+                mine.interest_from,
             ), (loan.id, ledger, loan)
         if loan.status == DEFAULTED:
             record = book.default_record(loan.id)
@@ -1241,6 +1199,7 @@ class LoanBookMachine(RuleBasedStateMachine):
                 assert book.claimable(note_id) == claimable(note, loan)
         if deep:
             assert tuple(book.loan_terms(loan.id)) == loan.terms.as_tuple()
+            assert got.identity_hash == loan.identity
             assert (
                 got.borrower,
                 got.principal,
@@ -1254,21 +1213,22 @@ class LoanBookMachine(RuleBasedStateMachine):
                 if not note.burned:
                     assert self.w.notes.ownerOf(note_id) == note.owner
 
-    def check_exposure(self, borrower: str, t: int) -> None:
-        """exposure == principal of the borrower's open and funded loans, what is outstanding on
-        active ones, and the defaulted principal of defaulted loans not fully recovered."""
+    def check_exposure(self, identity: bytes, t: int) -> None:
+        """exposure of an identity == principal of its open and funded loans, what is outstanding
+        on active ones, and the defaulted principal of defaulted loans not fully recovered,
+        whichever of its wallets borrowed."""
         expected = 0
         for loan in self.loans.values():
-            if loan.borrower != borrower or loan.token != t:
+            if loan.identity != identity or loan.token != t:
                 continue
             if loan.status in (OPEN, FUNDED):
                 expected += loan.principal
             elif loan.status == ACTIVE:
-                expected += loan.remaining - loan.principal_paid_cur
+                expected += loan.outstanding
             elif loan.status == DEFAULTED and loan.recovered < loan.debt:
                 expected += loan.default_principal
-        assert self.exposure.get((borrower, t), 0) == expected
-        assert self.book.exposure(borrower, self.tokens[t].address) == expected
+        assert self.exposure.get((identity, t), 0) == expected
+        assert self.book.exposure(identity, self.tokens[t].address) == expected
 
     def check_token(self, t: int) -> None:
         token = self.tokens[t]
@@ -1303,7 +1263,8 @@ class LoanBookMachine(RuleBasedStateMachine):
                 assert loan.funded == loan.principal
             # 3. status edges are checked against the contract's `loan()` in compare_loan
             # 5. penalty cap
-            assert loan.penalty_charged <= loan.cap
+            if loan.ledger:
+                assert loan.ledger.penalty_charged <= loan.cap
             # 4. nobody is paid more than owed
             total = 0
             for n in loan.notes:
@@ -1315,15 +1276,20 @@ class LoanBookMachine(RuleBasedStateMachine):
                     continue
                 fair = note.share * loan.distributed // loan.principal
                 assert fair - 1 <= got <= fair, (loan.id, n, got, fair)
-                ceiling = note.share * (loan.principal + loan.scheduled_interest + loan.cap) // loan.principal
+                ceiling = note.share * (loan.principal + loan.interest_bound() + loan.cap) // loan.principal
                 assert got <= ceiling
             assert total <= loan.distributed
             assert loan.distributed - total <= len(loan.notes) + 1  # dust only
             assert (
                 loan.ev_amount == loan.ev_principal + loan.ev_interest + loan.ev_penalty == loan.repaid_amount
             )
-            assert loan.ev_interest <= loan.scheduled_interest
-            assert loan.ev_penalty <= loan.penalty_charged
+            # interest only ever for principal actually outstanding, for the time it was
+            assert loan.ev_interest <= loan.interest_bound(), (
+                loan.id,
+                loan.ev_interest,
+                loan.interest_bound(),
+            )
+            assert loan.ev_penalty <= (loan.ledger.penalty_charged if loan.ledger else 0)
             assert loan.ev_principal <= loan.principal
             if loan.status == REPAID:
                 assert loan.ev_principal == loan.principal
@@ -1334,7 +1300,7 @@ class LoanBookMachine(RuleBasedStateMachine):
                     loan.distributed == loan.distributed_at_default + loan.cover + loan.ev_recovered_to_notes
                 )
                 # the debt carries all principal not repaid before the default
-                assert loan.ev_principal + (loan.debt - loan.penalty_owed) >= loan.principal
+                assert loan.ev_principal + (loan.debt - loan.ledger.penalty_owed) >= loan.principal
 
     @invariant()
     def contract_matches_model(self):
@@ -1342,10 +1308,10 @@ class LoanBookMachine(RuleBasedStateMachine):
             self.compare_loan(self.loans[loan_id])
         for t in sorted(self.touched_tokens):
             self.check_token(t)
-        for borrower, t in sorted(
-            {(self.loans[i].borrower, self.loans[i].token) for i in self.touched_loans}
+        for identity, t in sorted(
+            {(self.loans[i].identity, self.loans[i].token) for i in self.touched_loans}
         ):
-            self.check_exposure(borrower, t)
+            self.check_exposure(identity, t)
         for t, account in sorted(self.touched_accounts):
             assert self.tokens[t].balanceOf(account) == self.bal(t, account), (t, account)
         self.touched_loans.clear()
@@ -1387,9 +1353,9 @@ class LoanBookMachine(RuleBasedStateMachine):
             dust = self.held[t] - escrow
             live_loans = [ln for ln in self.loans.values() if ln.token == t and ln.start]
             assert 0 <= dust <= sum(len(ln.notes) + 1 for ln in live_loans)
-        for borrower in self.w.borrowers:
+        for identity in self.holder:
             for t in (0, 1):
-                self.check_exposure(borrower, t)
+                self.check_exposure(identity, t)
 
 
 def test_loanbook_state_machine(world, monkeypatch):
@@ -1422,198 +1388,3 @@ def test_loanbook_state_machine(world, monkeypatch):
         print("\nstate machine coverage (events over all examples):")
         for label, count in sorted(STATS.items()):
             print(f"  {count:6d}  {label}")
-
-
-# ---------------------------------------------------------------------------
-# Focused scenarios the machine reaches rarely
-# ---------------------------------------------------------------------------
-
-
-def _events(contract, name):
-    return [e for e in contract.get_logs() if type(e).__name__ == name]
-
-
-def test_default_then_full_recovery_pays_noteholders_exactly_the_debt(
-    book, notes, stablecoin, active_loan, borrower, lenders, deployer, stranger
-):
-    """Partly repaid, defaulted with a reserve larger than the coverage, recovered in chunks,
-    one of which straddles the noteholders' cap, with a note sold in between: after default the
-    noteholders are credited exactly the debt, the reserve gets exactly its cover back, the
-    borrower's exposure is released only by the last recovery, and claims add up to the unit."""
-    token = stablecoin.address
-    with boa.env.prank(deployer):
-        stablecoin.mint(deployer, 5_000 * UNIT)
-        stablecoin.approve(book.address, MAX)
-        book.deposit_reserve(token, 5_000 * UNIT)
-    loan_id, note_ids = active_loan(n_lenders=3, principal=1_000 * UNIT, installments=6)
-    loan = book.loan(loan_id)
-    terms = book.loan_terms(loan_id)
-
-    # First installment on time, then silence.
-    boa.env.time_travel(seconds=loan.period_seconds)
-    with boa.env.prank(borrower):
-        book.repay(loan_id, book.amount_due(loan_id).next_due_amount)
-    distributed_before = book.ledger(loan_id).distributed
-    principal_out = book.amount_due(loan_id).principal_outstanding
-    boa.env.time_travel(seconds=loan.period_seconds + terms.default_after_seconds + 1)
-    payoff = book.amount_due(loan_id).payoff
-    reserve_before = book.reserve(token)
-    exposure_before = book.exposure(borrower, token)
-    assert exposure_before == principal_out
-
-    book.mark_default(loan_id)
-    record = book.default_record(loan_id)
-    assert record.debt == payoff  # frozen at what `repay_in_full` would have taken
-    assert record.principal == principal_out
-    assert record.cover == principal_out * terms.coverage_bps // 10_000 < reserve_before
-    assert book.reserve(token) == reserve_before - record.cover
-    assert book.exposure(borrower, token) == exposure_before  # still counts until recovered
-
-    # Recover: a first chunk, a sale of note 0, then a chunk that crosses debt - cover.
-    notes_cap = record.debt - record.cover
-    first = notes_cap // 2
-    with boa.env.prank(borrower):
-        assert book.repay(loan_id, first) == first
-    with boa.env.prank(lenders[0]):
-        notes.transferFrom(lenders[0], stranger, note_ids[0])
-    straddle = notes_cap - first + record.cover // 3
-    with boa.env.prank(stranger):  # anyone may pay on the borrower's behalf
-        stablecoin.approve(book.address, MAX)
-    with boa.env.prank(deployer):
-        stablecoin.mint(stranger, straddle)
-    with boa.env.prank(stranger):
-        assert book.repay(loan_id, straddle) == straddle
-    (recovery,) = _events(book, "Recovery")
-    assert (recovery.to_noteholders, recovery.to_reserve) == (notes_cap - first, record.cover // 3)
-    assert book.exposure(borrower, token) == exposure_before
-    with boa.env.prank(borrower):
-        rest = book.repay_in_full(loan_id)
-    assert rest == record.debt - first - straddle
-    assert book.exposure(borrower, token) == exposure_before - principal_out == 0
-    with boa.env.prank(borrower), boa.reverts("loanbook: nothing owed"):
-        book.repay(loan_id, 1)
-    with boa.env.prank(borrower), boa.reverts("loanbook: nothing owed"):
-        book.repay_in_full(loan_id)
-    assert book.amount_due(loan_id).payoff == 0
-
-    # Exactly the debt went to the notes after default; the reserve is whole again.
-    ledger = book.ledger(loan_id)
-    assert ledger.distributed - distributed_before == record.debt
-    assert book.reserve(token) == reserve_before
-    owners = [stranger, lenders[1], lenders[2]]
-    claimed = 0
-    for owner, note_id in zip(owners, note_ids, strict=True):
-        share = book.note(note_id).share
-        with boa.env.prank(owner):
-            got = book.claim(note_id)
-        claimed += got
-        fair = share * ledger.distributed // 1_000 // UNIT
-        assert fair - 1 <= got <= fair
-    assert ledger.distributed - len(note_ids) <= claimed <= ledger.distributed
-    assert stablecoin.balanceOf(book.address) >= book.held(token) + book.reserve(token) + book.fees(token)
-
-
-def test_penalty_stops_at_its_lifetime_cap(book, active_loan, borrower, stablecoin):
-    """The cap is on all penalty ever charged, not on what is owed: once reached (through
-    recorded accruals), paying the penalty off and staying late charges nothing more, and the
-    payoff is principal + all scheduled interest + exactly the cap."""
-    loan_id, _ = active_loan(principal=1_000 * UNIT, installments=3, period=30 * DAY, method=INTEREST_ONLY)
-    terms = book.loan_terms(loan_id)
-    cap = 1_000 * UNIT * terms.penalty_cap_bps // 10_000
-    scheduled_interest = sum(
-        row.interest for row in book.schedule(1_000 * UNIT, 1_200, 3, 30 * DAY, INTEREST_ONLY)
-    )
-    paid = 0
-    accrued = 0
-    for _ in range(8):  # small payments record accrual along the way
-        boa.env.time_travel(seconds=200 * DAY)
-        with boa.env.prank(borrower):
-            paid += book.repay(loan_id, 1)
-        accrued += sum(e.amount for e in _events(book, "PenaltyAccrued"))
-        assert book.ledger(loan_id).penalty_charged == accrued <= cap
-    assert accrued == cap
-    owed = book.ledger(loan_id).penalty_owed
-    with boa.env.prank(borrower):
-        paid += book.repay(loan_id, owed)  # the penalty goes first
-    assert book.ledger(loan_id).penalty_owed == 0
-    boa.env.time_travel(seconds=400 * DAY)
-    assert book.amount_due(loan_id).penalty == 0
-    with boa.env.prank(borrower):
-        paid += book.repay_in_full(loan_id)
-    assert not _events(book, "PenaltyAccrued")
-    assert book.loan(loan_id).status == REPAID
-    assert paid == 1_000 * UNIT + scheduled_interest + cap
-
-
-def test_two_hundred_lenders_cost_the_same_as_one(
-    book, notes, stablecoin, make_loan, borrower, lenders, admin, deployer
-):
-    """Distribution is O(1): repay, claim and repay_in_full cost the same gas (within 1%) on a
-    loan with 200 noteholders as on one with a single noteholder, and the 200 notes' credit adds
-    up to what was distributed, less at most one unit per note."""
-    token = stablecoin.address
-    principal = 1_000 * UNIT
-    crowd = [_address(f"crowd{i}") for i in range(200)]
-    with boa.env.prank(admin):
-        book.set_lender_kyc_threshold(token, MAX)  # the crowd is not KYC'd; gating is not under test
-    with boa.env.prank(deployer):
-        for account in crowd:
-            stablecoin.mint(account, principal // 200 + 1)  # a balance left: claims are nonzero-to-nonzero
-    single, many = make_loan(principal=principal), make_loan(principal=principal)
-    # A third, partly funded request keeps `held` nonzero, so no measured call pays for a
-    # zero-to-nonzero store the other one does not.
-    with boa.env.prank(lenders[1]):
-        book.fund(make_loan(principal=principal), principal // 2)
-    with boa.env.prank(lenders[0]):
-        (single_note,) = [book.fund(single, principal)]
-    crowd_notes = []
-    for account in crowd:
-        with boa.env.prank(account):
-            stablecoin.approve(book.address, MAX)
-            crowd_notes.append(book.fund(many, principal // 200))
-    assert book.loan(many).status == FUNDED
-    boa.env.time_travel(seconds=DEFAULT_TERMS.review_seconds)
-    book.disburse(single)
-    book.disburse(many)
-
-    def gas(call, *args, sender):
-        with boa.env.prank(sender):
-            call(*args)
-        return book._computation.get_gas_used()
-
-    boa.env.time_travel(seconds=10 * DAY)
-    g_one, g_many = (
-        gas(book.repay, single, 50 * UNIT, sender=borrower),
-        gas(book.repay, many, 50 * UNIT, sender=borrower),
-    )
-    assert abs(g_one - g_many) <= g_one // 100, (g_one, g_many)
-    c_one = gas(book.claim, single_note, sender=lenders[0])
-    c_many = gas(book.claim, crowd_notes[123], sender=crowd[123])
-    assert abs(c_one - c_many) <= c_one // 100, (c_one, c_many)
-    f_one, f_many = (
-        gas(book.repay_in_full, single, sender=borrower),
-        gas(book.repay_in_full, many, sender=borrower),
-    )
-    assert abs(f_one - f_many) <= f_one // 100, (f_one, f_many)
-
-    distributed = book.ledger(many).distributed
-    total = book.note(crowd_notes[123]).claimed + sum(book.claimable(n) for n in crowd_notes)
-    assert distributed - 200 <= total <= distributed
-    assert book.held(token) >= sum(book.claimable(n) for n in crowd_notes) + book.claimable(single_note)
-
-
-def test_paid_off_tiny_annuity_is_repaid(book, make_loan, fund_fully, borrower, stranger):
-    """An EQUAL_INSTALLMENT schedule whose floors pay the principal off early ends in a (0, 0)
-    installment; paying every scheduled unit settles the loan (the cursor is the oldest
-    installment with anything unpaid, n + 1 when nothing is). It once stayed ACTIVE."""
-    principal, apr, n, period = 13, 3_600, 24, 60 * DAY
-    rows = schedule_int(principal, apr, n, period, EQUAL_INSTALLMENT)
-    assert rows[-1][1:] == (0, 0) and sum(r[1] + r[2] for r in rows) == principal
-    loan_id = make_loan(principal=principal, apr_bps=apr, installments=n, period=period)
-    fund_fully(loan_id, 1)
-    boa.env.time_travel(seconds=DEFAULT_TERMS.review_seconds)
-    book.disburse(loan_id)
-    with boa.env.prank(borrower):
-        assert book.repay(loan_id, principal) == principal  # everything the schedule asks
-    assert book.amount_due(loan_id).payoff == 0
-    assert book.loan(loan_id).status == REPAID

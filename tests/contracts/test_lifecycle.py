@@ -5,7 +5,7 @@ from __future__ import annotations
 import boa
 import pytest
 
-from tests.contracts.conftest import (
+from tests.contracts.helpers import (
     ACTIVE,
     BULLET,
     CANCELLED,
@@ -108,7 +108,7 @@ def test_fund_rejections(book, make_loan, borrower, lenders):
         book.fund(loan_id, 10 * UNIT)
     with boa.env.prank(lenders[0]), boa.reverts("loanbook: zero amount"):
         book.fund(loan_id, 0)
-    with boa.env.prank(lenders[0]), boa.reverts("loanbook: not open"):
+    with boa.env.prank(lenders[0]), boa.reverts("loanbook: no such loan"):
         book.fund(99, 10 * UNIT)
     with boa.env.prank(lenders[0]):
         book.fund(loan_id, 100 * UNIT)
@@ -156,8 +156,8 @@ def test_cancel_permissions(book, make_loan, fund_fully, borrower, risk_officer,
     with boa.env.prank(stranger), boa.reverts("loanbook: not allowed"):
         book.cancel(loan_id)
     fund_fully(loan_id)
-    with boa.env.prank(borrower), boa.reverts("loanbook: not allowed"):
-        book.cancel(loan_id)  # fully funded: only the risk officer may veto
+    with boa.env.prank(borrower), boa.reverts("loanbook: funded, only the risk officer can veto"):
+        book.cancel(loan_id)
     with boa.env.prank(risk_officer):
         book.cancel(loan_id)
     assert events(book, "LoanCancelled")[0].previous_status == FUNDED
@@ -246,13 +246,13 @@ def _schedule(book, loan_id):
     return schedule_int(loan.principal, loan.apr_bps, loan.installments, loan.period_seconds, loan.method)
 
 
-def test_repay_each_installment_on_time_then_repaid(book, active_loan, borrower, stablecoin):
+def test_repay_each_installment_on_time_then_repaid(book, active_loan, borrower, stablecoin, lens):
     loan_id, _ = active_loan()
     rows = _schedule(book, loan_id)
     paid_total = 0
     for k, (_, part, interest) in enumerate(rows, start=1):
         boa.env.time_travel(seconds=30 * DAY)
-        due = book.amount_due(loan_id)
+        due = lens.amount_due(loan_id)
         assert due.past_due == part + interest and due.penalty == 0
         with boa.env.prank(borrower):
             assert book.repay(loan_id, part + interest) == part + interest
@@ -266,11 +266,15 @@ def test_repay_each_installment_on_time_then_repaid(book, active_loan, borrower,
         book.repay(loan_id, 1)
 
 
-def test_waterfall_interest_before_principal_oldest_first(book, active_loan, borrower):
+def test_waterfall_interest_before_principal_oldest_first(book, active_loan, borrower, lens):
     loan_id, _ = active_loan()
     (_, p1, i1), (_, p2, i2) = _schedule(book, loan_id)[:2]
+    boa.env.time_travel(seconds=60 * DAY)  # both installments due; the first is late
+    penalty = lens.amount_due(loan_id).penalty
+    assert penalty > 0
     with boa.env.prank(borrower):
-        book.repay(loan_id, i1 - 5)
+        book.repay(loan_id, penalty + i1 - 5)
+    assert events(book, "Repayment")[0].penalty == penalty
     state = book.ledger(loan_id)
     assert (state.cursor, state.interest_paid_current, state.principal_paid_current) == (1, i1 - 5, 0)
     with boa.env.prank(borrower):
@@ -281,9 +285,10 @@ def test_waterfall_interest_before_principal_oldest_first(book, active_loan, bor
     assert (state.cursor, state.interest_paid_current, state.principal_paid_current) == (2, i2, 7)
 
 
-def test_overpayment_takes_only_what_is_owed(book, active_loan, borrower, stablecoin):
+def test_overpayment_takes_only_what_is_owed(book, active_loan, borrower, stablecoin, lens):
     loan_id, _ = active_loan(installments=3, method=EQUAL_PRINCIPAL)
-    owed = sum(part + interest for _, part, interest in _schedule(book, loan_id))
+    boa.env.time_travel(seconds=45 * DAY)
+    owed = lens.amount_due(loan_id).payoff
     before = stablecoin.balanceOf(borrower)
     with boa.env.prank(borrower):
         assert book.repay(loan_id, owed * 2) == owed
@@ -303,6 +308,7 @@ def test_anyone_may_repay_for_the_borrower(book, active_loan, lenders, borrower,
 def test_service_fee_taken_on_interest_only(book, active_loan, borrower, stablecoin):
     loan_id, _ = active_loan()
     _, part, interest = _schedule(book, loan_id)[0]
+    boa.env.time_travel(seconds=30 * DAY)
     reserve0, fees0 = book.reserve(stablecoin.address), book.fees(stablecoin.address)
     with boa.env.prank(borrower):
         book.repay(loan_id, part + interest)
@@ -314,13 +320,13 @@ def test_service_fee_taken_on_interest_only(book, active_loan, borrower, stablec
     assert book.fees(stablecoin.address) - fees0 == event.fee_treasury
 
 
-def test_bullet_has_nothing_due_until_maturity(book, active_loan, borrower):
+def test_bullet_has_nothing_due_until_maturity(book, active_loan, borrower, lens):
     loan_id, _ = active_loan(installments=6, method=BULLET)
     boa.env.time_travel(seconds=5 * 30 * DAY + 29 * DAY)
-    due = book.amount_due(loan_id)
+    due = lens.amount_due(loan_id)
     assert due.past_due == 0 and due.penalty == 0
     boa.env.time_travel(seconds=DAY + T.grace_seconds + DAY)
-    due = book.amount_due(loan_id)
+    due = lens.amount_due(loan_id)
     (_, part, interest) = _schedule(book, loan_id)[-1]
     assert due.past_due == part + interest and due.penalty > 0
 
@@ -328,35 +334,35 @@ def test_bullet_has_nothing_due_until_maturity(book, active_loan, borrower):
 # --------------------------------------------------------------------------- penalty
 
 
-def test_no_penalty_inside_grace(book, active_loan):
+def test_no_penalty_inside_grace(book, active_loan, lens):
     loan_id, _ = active_loan()
     boa.env.time_travel(seconds=30 * DAY + T.grace_seconds)
-    assert book.amount_due(loan_id).penalty == 0
+    assert lens.amount_due(loan_id).penalty == 0
 
 
-def test_penalty_accrues_linearly_after_grace(book, active_loan, borrower):
+def test_penalty_accrues_linearly_after_grace(book, active_loan, borrower, lens):
     loan_id, _ = active_loan()
     _, part, interest = _schedule(book, loan_id)[0]
     late = 5 * DAY + 1_234
     boa.env.time_travel(seconds=30 * DAY + T.grace_seconds + late)
     expected = (part + interest) * T.penalty_bps_per_day * late // (10_000 * DAY)
-    assert book.amount_due(loan_id).penalty == expected
+    assert lens.amount_due(loan_id).penalty == expected
     with boa.env.prank(borrower):
         book.repay(loan_id, expected)  # the penalty is paid first
     event = events(book, "Repayment")[0]
     assert (event.penalty, event.interest, event.principal) == (expected, 0, 0)
     assert events(book, "PenaltyAccrued")[0].amount == expected
-    assert book.amount_due(loan_id).penalty == 0
+    assert lens.amount_due(loan_id).penalty == 0
 
 
-def test_penalty_is_capped(book, active_loan):
+def test_penalty_is_capped(book, active_loan, lens):
     loan_id, _ = active_loan(installments=1, period=30 * DAY, method=INTEREST_ONLY)
     boa.env.time_travel(seconds=30 * DAY + 20 * 365 * DAY)
     cap = 1_000 * UNIT * T.penalty_cap_bps // 10_000
-    assert book.amount_due(loan_id).penalty == cap
+    assert lens.amount_due(loan_id).penalty == cap
 
 
-def test_penalty_follows_partial_payments(book, active_loan, borrower):
+def test_penalty_follows_partial_payments(book, active_loan, borrower, lens):
     """Penalty integrates the unpaid amount over time: paying half halves the rate."""
     loan_id, _ = active_loan()
     _, part, interest = _schedule(book, loan_id)[0]
@@ -367,17 +373,17 @@ def test_penalty_follows_partial_payments(book, active_loan, borrower):
         book.repay(loan_id, first + owed // 2)
     boa.env.time_travel(seconds=2 * DAY)
     unpaid = owed - owed // 2
-    assert book.amount_due(loan_id).penalty == unpaid * T.penalty_bps_per_day * 2 * DAY // (10_000 * DAY)
+    assert lens.amount_due(loan_id).penalty == unpaid * T.penalty_bps_per_day * 2 * DAY // (10_000 * DAY)
 
 
 # --------------------------------------------------------------------------- repay in full
 
 
-def test_repay_in_full_charges_interest_to_date(book, active_loan, borrower, stablecoin):
+def test_repay_in_full_charges_interest_to_date(book, active_loan, borrower, stablecoin, lens):
     loan_id, note_ids = active_loan()
     _, _, interest1 = _schedule(book, loan_id)[0]
     boa.env.time_travel(seconds=10 * DAY)
-    payoff = book.amount_due(loan_id).payoff
+    payoff = lens.amount_due(loan_id).payoff
     assert payoff == 1_000 * UNIT + interest1 * 10 * DAY // (30 * DAY)
     before = stablecoin.balanceOf(borrower)
     with boa.env.prank(borrower):
@@ -387,11 +393,11 @@ def test_repay_in_full_charges_interest_to_date(book, active_loan, borrower, sta
     assert book.loan(loan_id).status == REPAID
 
 
-def test_repay_in_full_after_missed_installments(book, active_loan, borrower):
+def test_repay_in_full_after_missed_installments(book, active_loan, borrower, lens):
     loan_id, _ = active_loan()
     rows = _schedule(book, loan_id)
     boa.env.time_travel(seconds=2 * 30 * DAY + 15 * DAY)
-    due = book.amount_due(loan_id)
+    due = lens.amount_due(loan_id)
     expected_interest = rows[0][2] + rows[1][2] + rows[2][2] * 15 // 30
     assert due.payoff == due.penalty + 1_000 * UNIT + expected_interest
     with boa.env.prank(borrower):
@@ -416,7 +422,9 @@ def test_mark_default_needs_threshold(book, active_loan, stranger):
         book.mark_default(loan_id)
 
 
-def test_default_reserve_cover_then_recoveries(book, active_loan, borrower, lenders, stablecoin, deployer):
+def test_default_reserve_cover_then_recoveries(
+    book, active_loan, borrower, lenders, stablecoin, deployer, lens
+):
     with boa.env.prank(deployer):
         stablecoin.mint(deployer, 100 * UNIT)
         stablecoin.approve(book.address, 100 * UNIT)
@@ -435,7 +443,7 @@ def test_default_reserve_cover_then_recoveries(book, active_loan, borrower, lend
     acc = record.cover * ACC // (1_000 * UNIT)
     assert [book.claimable(n) for n in note_ids] == [book.note(n).share * acc // ACC for n in note_ids]
     # recoveries: noteholders until cover + recoveries = debt, then the reserve
-    assert book.amount_due(loan_id).payoff == record.debt
+    assert lens.amount_due(loan_id).payoff == record.debt
     with boa.env.prank(borrower):
         book.repay(loan_id, record.debt - record.cover)
     assert book.reserve(stablecoin.address) == 0

@@ -9,8 +9,7 @@ import boa
 import pytest
 from eth_utils import keccak
 
-from tests.contracts.conftest import (
-    ACTIVE,
+from tests.contracts.helpers import (
     CANCELLED,
     DAY,
     DEFAULT_GRADE_LIMITS,
@@ -63,7 +62,7 @@ def test_role_constants_and_initial_holders(book, admin, risk_officer, pauser, s
 
 
 def test_deployer_is_admin_and_nothing_else(stablecoin, stranger, treasury, risk_officer, pauser):
-    book, _ = deploy_book([stablecoin], stranger, treasury, risk_officer, pauser)
+    book = deploy_book([stablecoin], stranger, treasury, risk_officer, pauser).book
     assert book.hasRole(DEFAULT_ADMIN_ROLE, stranger)
     assert not book.hasRole(RISK_OFFICER_ROLE, stranger)
     assert not book.hasRole(PAUSER_ROLE, stranger)
@@ -194,7 +193,9 @@ def test_only_risk_officer_vetoes_funded_loan_inside_review(
     loan_id = make_loan()
     fund_fully(loan_id)
     assert book.loan(loan_id).status == FUNDED
-    for who in (borrower, admin, pauser, stranger):
+    with boa.env.prank(borrower), boa.reverts("loanbook: funded, only the risk officer can veto"):
+        book.cancel(loan_id)
+    for who in (admin, pauser, stranger):
         with boa.env.prank(who), boa.reverts("loanbook: not allowed"):
             book.cancel(loan_id)
     with boa.env.anchor():
@@ -228,6 +229,13 @@ CAPS = [
     ("grace_seconds", 30 * DAY, "loanbook: grace too long"),
     ("default_after_seconds", 365 * DAY, "loanbook: default too late"),
     ("review_seconds", 7 * DAY, "loanbook: review too long"),
+    ("disburse_seconds", 7 * DAY, "loanbook: disbursement window too long"),
+]
+# (field, smallest allowed value, reason for one less): the veto window and the disbursement
+# window can be short but never zero.
+FLOORS = [
+    ("review_seconds", 3_600, "loanbook: review too short"),
+    ("disburse_seconds", 3_600, "loanbook: disbursement window too short"),
 ]
 
 
@@ -273,9 +281,17 @@ def test_default_after_must_not_precede_grace(book, admin):
         book.set_params(terms(grace_seconds=30 * DAY, default_after_seconds=30 * DAY - 1).as_tuple())
 
 
+@pytest.mark.parametrize(("field", "floor", "reason"), FLOORS, ids=[f[0] for f in FLOORS])
+def test_set_params_floor_boundary(book, admin, field, floor, reason):
+    with boa.env.prank(admin):
+        book.set_params(terms(**{field: floor}).as_tuple())
+    with boa.env.prank(admin), boa.reverts(reason):
+        book.set_params(terms(**{field: floor - 1}).as_tuple())
+
+
 def test_all_caps_at_once_survive_packing(book, admin, make_loan):
     maxed = terms(**{field: cap for field, cap, _ in CAPS})
-    zeros = terms(**{field: 0 for field, _, _ in CAPS})
+    zeros = terms(**({field: 0 for field, _, _ in CAPS} | {field: floor for field, floor, _ in FLOORS}))
     with boa.env.prank(admin):
         book.set_params(maxed.as_tuple())
     loan_max = make_loan()
@@ -332,18 +348,18 @@ def test_frozen_review_and_origination_fee(book, admin, make_loan, fund_fully, s
     assert book.fees(stablecoin.address) == fee - to_reserve
 
 
-def test_frozen_penalty_and_service_fee(book, admin, active_loan, stablecoin, borrower):
+def test_frozen_penalty_and_service_fee(book, admin, active_loan, stablecoin, borrower, lens):
     principal, apr, n, period = 1_000 * UNIT, 1_200, 12, 30 * DAY
     loan_id, _ = active_loan(principal=principal, apr_bps=apr, installments=n, period=period)
     with boa.env.prank(admin):
         book.set_params(NEW_TERMS.as_tuple())
-    first = book.schedule(principal, apr, n, period, EQUAL_INSTALLMENT)[0]
+    first = lens.schedule(principal, apr, n, period, EQUAL_INSTALLMENT)[0]
     installment = first.principal + first.interest
 
     late = 10 * DAY
     boa.env.time_travel(seconds=period + DEFAULT_TERMS.grace_seconds + late)
     penalty = installment * DEFAULT_TERMS.penalty_bps_per_day * late // (BPS * DAY)
-    due = book.amount_due(loan_id)
+    due = lens.amount_due(loan_id)
     assert due.penalty == penalty
     assert due.past_due == installment
 
@@ -402,7 +418,7 @@ def test_request_needs_allowed_token(book, stablecoin_deployer, deployer, make_l
 
 
 def test_delisted_token_blocks_new_requests_but_not_existing_loans(
-    book, admin, stablecoin, make_loan, active_loan, borrower, lenders
+    book, admin, stablecoin, make_loan, active_loan, borrower, lenders, lens
 ):
     loan_id, note_ids = active_loan(installments=2)
     cancelled = make_loan()
@@ -425,7 +441,7 @@ def test_delisted_token_blocks_new_requests_but_not_existing_loans(
 
     boa.env.time_travel(seconds=30 * DAY)
     with boa.env.prank(borrower):
-        book.repay(loan_id, book.amount_due(loan_id).past_due)
+        book.repay(loan_id, lens.amount_due(loan_id).past_due)
         book.repay_in_full(loan_id)
     assert book.loan(loan_id).status == REPAID
     for lender, note_id in zip(lenders, note_ids, strict=False):
@@ -441,7 +457,7 @@ def test_delisted_token_blocks_new_requests_but_not_existing_loans(
 
 
 def test_pause_stops_request_fund_disburse_only(
-    book, pauser, admin, make_loan, fund_fully, active_loan, stablecoin, borrower, lenders, risk_officer
+    book, pauser, admin, make_loan, fund_fully, active_loan, stablecoin, borrower, lenders, risk_officer, lens
 ):
     to_settle, settle_notes = active_loan()
     to_default, _ = active_loan()
@@ -468,7 +484,7 @@ def test_pause_stops_request_fund_disburse_only(
 
     # Money keeps flowing back to its owners.
     with boa.env.prank(borrower):
-        book.repay(to_settle, book.amount_due(to_settle).past_due)
+        book.repay(to_settle, lens.amount_due(to_settle).past_due)
     owed = book.claimable(settle_notes[0])
     with boa.env.prank(lenders[0]):
         assert book.claim(settle_notes[0]) == owed
@@ -501,14 +517,16 @@ def test_pause_stops_request_fund_disburse_only(
         book.unpause()
     new_loan = make_loan()
     assert book.loan(new_loan).status == OPEN
-    book.disburse(funded)
-    assert book.loan(funded).status == ACTIVE
+    # The pause outlasted the funded loan's disbursement deadline: its notes refund in full.
+    assert book.loan(funded).status == EXPIRED
     with boa.env.prank(lenders[0]):
         book.fund(new_loan, 10 * UNIT)
     assert book.loan(new_loan).funded == 10 * UNIT
 
 
-def test_blocklist_never_traps_money(book, gates, stablecoin, active_loan, make_loan, borrower, lenders):
+def test_blocklist_never_traps_money(
+    book, gates, stablecoin, active_loan, make_loan, borrower, lenders, lens
+):
     """The registry's blocklist bars new requests and fundings only: blocked
     accounts still repay, claim and get refunds."""
     loan_id, note_ids = active_loan()
@@ -528,7 +546,7 @@ def test_blocklist_never_traps_money(book, gates, stablecoin, active_loan, make_
         book.fund(open_loan, 10 * UNIT)
 
     with boa.env.prank(borrower):
-        book.repay(loan_id, book.amount_due(loan_id).past_due)
+        book.repay(loan_id, lens.amount_due(loan_id).past_due)
     owed = book.claimable(note_ids[0])
     before = stablecoin.balanceOf(lenders[0])
     with boa.env.prank(lenders[0]):
@@ -584,8 +602,8 @@ def test_withdraw_fees_without_fees_reverts(book, admin, stablecoin):
 class Heist:
     """A book full of other people's money and an attacker holding every role."""
 
-    def __init__(self, book, notes, token, attacker, accomplice, victims, borrower):
-        self.book, self.notes, self.token = book, notes, token
+    def __init__(self, book, notes, token, attacker, accomplice, victims, borrower, lens):
+        self.book, self.notes, self.token, self.lens = book, notes, token, lens
         self.attacker, self.accomplice, self.victims, self.borrower = attacker, accomplice, victims, borrower
         self.loans: list[int] = []
         self.note_ids: list[int] = []
@@ -599,7 +617,7 @@ class Heist:
             "notes": [self.book.note(n) for n in self.note_ids],
             "owners": [self.notes.ownerOf(n) for n in self.note_ids],
             "terms": [as_tuple(self.book.loan_terms(i)) for i in self.loans],
-            "due": [self.book.amount_due(i) for i in self.loans],
+            "due": [self.lens.amount_due(i) for i in self.loans],
             "victims": [self.token.balanceOf(v) for v in self.victims],
         }
 
@@ -661,6 +679,7 @@ def test_no_role_can_move_user_funds(
     fund_fully,
     active_loan,
     gates,
+    lens,
 ):
     attacker = boa.env.generate_address("attacker")
     accomplice = boa.env.generate_address("accomplice")
@@ -675,6 +694,7 @@ def test_no_role_can_move_user_funds(
         accomplice,
         [admin, risk_officer, pauser, treasury, *lenders],
         borrower,
+        lens,
     )
 
     # Other people's money in every form: claimable credit, active loan,
@@ -683,7 +703,7 @@ def test_no_role_can_move_user_funds(
     loan_active, active_notes = active_loan()
     boa.env.time_travel(seconds=30 * DAY)
     with boa.env.prank(borrower):
-        book.repay(loan_active, book.amount_due(loan_active).past_due)
+        book.repay(loan_active, lens.amount_due(loan_active).past_due)
     loan_funded = make_loan()
     funded_notes = fund_fully(loan_funded)
     loan_open = make_loan()

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.contracts.conftest import (
+from tests.contracts.helpers import (
     BULLET,
     DAY,
     EQUAL_INSTALLMENT,
@@ -46,7 +46,7 @@ def loan_terms(draw):
 def calculator():
     """One book for the whole module: `schedule` is a pure view."""
     owner = boa.env.generate_address("calc-admin")
-    return deploy_book([], owner, owner, owner, owner)[0]
+    return deploy_book([], owner, owner, owner, owner).lens
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -54,6 +54,7 @@ def world(ape_network, anvil, tmp_path_factory):
         "accounts": test,
         "url": anvil.url,
         "book": book,
+        "lens": project.LoanLens.at(record["contracts"]["LoanLens"]["address"]),
         "token": token,
     }
 

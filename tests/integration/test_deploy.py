@@ -15,7 +15,7 @@ VIEW_ABI = json.loads(
     '{"name":"token_allowed","type":"function","stateMutability":"view","inputs":[{"type":"address","name":"t"}],'
     '"outputs":[{"type":"bool","name":""}]}]'
 )
-NAMES = ("TestStablecoin", "IdentityRegistry", "CreditOracle", "LoanNote", "LoanBook")
+NAMES = ("TestStablecoin", "IdentityRegistry", "CreditOracle", "LoanNote", "LoanBook", "LoanLens")
 
 
 def run_deploy(anvil, directory):

@@ -335,8 +335,8 @@ def test_repayment_history_from_loanbook_feeds_the_policy(world):
         for borrower in (4, 6):
             book.disburse(loans[borrower], sender=test[borrower])
         start = book.loan(loans[4]).start
-        schedule = book.schedule(1_000 * unit, 1_200, 3, 30 * DAY, 0)
-        chain.pending_timestamp = start + 30 * DAY - 3600  # before the first due date
+        schedule = c["LoanLens"].schedule(1_000 * unit, 1_200, 3, 30 * DAY, 0)
+        chain.pending_timestamp = start + 30 * DAY  # on the first due date (earlier would be a prepayment)
         book.repay(loans[4], schedule[0].principal + schedule[0].interest, sender=test[4])
         chain.pending_timestamp = start + 60 * DAY + 5 * DAY  # second installment 5 days late
         book.repay(loans[4], schedule[1].principal + schedule[1].interest + 10 * unit, sender=test[4])

@@ -55,6 +55,7 @@ class Driver:
         self.accounts = self.w3.eth.accounts
         addresses = {name: entry["address"] for name, entry in self.record["contracts"].items()}
         self.book = self.w3.eth.contract(address=addresses["LoanBook"], abi=abi.load("LoanBook"))
+        self.lens = self.w3.eth.contract(address=addresses["LoanLens"], abi=abi.load("LoanLens"))
         self.notes = self.w3.eth.contract(address=addresses["LoanNote"], abi=abi.load("LoanNote"))
         self.identity = self.w3.eth.contract(
             address=addresses["IdentityRegistry"], abi=abi.load("IdentityRegistry")
@@ -139,7 +140,7 @@ class Driver:
         return [f["name"] for f in fields].index(name)
 
     def due(self, loan_id: int):
-        return self.book.functions.amount_due(loan_id).call()
+        return self.lens.functions.amount_due(loan_id).call()
 
     def repay(self, loan_id: int, amount: int, who: str):
         return self.send(self.book.functions.repay(loan_id, amount), who)

@@ -173,7 +173,9 @@ async function requestForm({ me, book, score, verified, gradeLetter, rerender })
     if (!score) problems.push(t("You need a fresh credit score first"));
     if (score) {
       const limits = await book.grade_limits(token.address, score.grade);
-      const exposure = await book.exposure(me, token.address);
+      // Exposure is counted per KYC identity: every wallet of one person shares the cap.
+      const identityHash = (await (await contract("IdentityRegistry")).attestation(me)).identity_hash;
+      const exposure = await book.exposure(identityHash, token.address);
       limitsBox.replaceChildren(kv([
         [t("Grade"), grade(gradeLetter)],
         [t("Max loan"), units(limits.max_principal, token), "limit-max"],

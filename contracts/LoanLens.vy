@@ -1,0 +1,174 @@
+# pragma version ~=0.4.3
+# pragma optimize codesize
+"""
+@title Peerlend LoanLens
+@custom:contract-name LoanLens
+@license GNU Affero General Public License v3.0 only
+@notice Read-only views over a LoanBook: the repayment schedule calculator,
+        what a loan's borrower owes now (`amount_due`) and a loan's note ids.
+        It holds no state beyond the book's address and computes with the same
+        math module LoanBook charges with (contracts/lib/loan_math.vy), so a
+        quote or an amount due is exactly what the book takes. Views live here
+        to keep LoanBook well under the EIP-170 code size limit.
+"""
+
+from .lib import schedule_math
+from .lib import loan_math
+
+
+interface ILoanBook:
+    def loan(loan_id: uint256) -> loan_math.Loan: view
+    def ledger(loan_id: uint256) -> loan_math.Ledger: view
+    def default_record(loan_id: uint256) -> DefaultRecord: view
+    def loan_note_at(loan_id: uint256, index: uint256) -> uint256: view
+
+
+struct DefaultRecord:
+    debt: uint256
+    cover: uint256
+    recovered: uint256
+    principal: uint256
+
+
+struct Installment:
+    due_offset: uint256  # seconds after disbursement
+    principal: uint256
+    interest: uint256
+
+
+struct Due:
+    past_due: uint256  # installment amounts due by now and unpaid (penalty excluded)
+    penalty: uint256  # penalty owed by now, including not yet recorded accrual
+    next_due_time: uint256  # due time of the oldest installment with anything unpaid
+    next_due_amount: uint256  # unpaid amount of that installment
+    principal_outstanding: uint256
+    payoff: uint256  # what `repay_in_full` would take now
+
+
+ACTIVE: constant(uint256) = 3
+DEFAULTED: constant(uint256) = 5
+NOTES_PAGE: constant(uint256) = 256
+
+
+# @dev The LoanBook this lens reads.
+book: public(immutable(address))
+
+
+@deploy
+def __init__(book_: address):
+    """
+    @notice Binds the lens to one LoanBook.
+    @param book_ The LoanBook address.
+    """
+    assert book_ != empty(address), "lens: zero book"
+    book = book_
+
+
+@external
+@pure
+def schedule(
+    principal: uint256, apr_bps: uint256, installments: uint256, period_seconds: uint256, method: uint256
+) -> DynArray[Installment, 360]:
+    """
+    @notice The full repayment schedule for the given terms: the same math a
+            loan with these terms charges if every installment is paid on its
+            due date (a prepayment recomputes the rest, see LoanBook.repay).
+    @param principal Principal in token base units.
+    @param apr_bps Annual rate in basis points.
+    @param installments Number of installments (1 to 360).
+    @param period_seconds Seconds between installments.
+    @param method 0 EQUAL_INSTALLMENT, 1 EQUAL_PRINCIPAL, 2 INTEREST_ONLY, 3 BULLET.
+    @return Installments with due offset from disbursement, principal and interest parts.
+    """
+    loan_math._check_loan_terms(principal, apr_bps, installments, period_seconds, method)
+    level: uint256 = schedule_math._level(method, principal, apr_bps, installments, period_seconds)
+    window: uint256 = period_seconds
+    if method == schedule_math.BULLET:
+        window = period_seconds * installments
+    result: DynArray[Installment, 360] = []
+    remaining: uint256 = principal
+    for k: uint256 in range(1, 361):
+        if k > installments:
+            break
+        part: uint256 = 0
+        interest: uint256 = 0
+        part, interest = schedule_math._installment(
+            method, level, apr_bps, installments, period_seconds, k, remaining, window
+        )
+        result.append(Installment(due_offset=k * period_seconds, principal=part, interest=interest))
+        remaining -= part
+    return result
+
+
+@external
+@view
+def amount_due(loan_id: uint256) -> Due:
+    """
+    @notice What a borrower owes now: past-due installments, penalty so far,
+            the next due time and amount, principal outstanding and the
+            payoff that `repay_in_full` (or `repay` of that amount) would take.
+    @param loan_id The loan id; reverts "loanbook: no such loan" otherwise.
+    @return The amounts (all zero unless the loan is ACTIVE or DEFAULTED).
+    """
+    record: loan_math.Loan = staticcall ILoanBook(book).loan(loan_id)
+    due: Due = empty(Due)
+    if record.status == DEFAULTED:
+        debt: DefaultRecord = staticcall ILoanBook(book).default_record(loan_id)
+        due.payoff = debt.debt - debt.recovered
+        return due
+    if record.status != ACTIVE:
+        return due
+
+    state: loan_math.Ledger = staticcall ILoanBook(book).ledger(loan_id)
+    terms: loan_math.Terms = loan_math._unpack_terms(record.terms)
+    due.penalty = state.penalty_owed + loan_math._pending_penalty(record, terms, state)
+    due.principal_outstanding = state.scheduled_remaining - state.principal_paid_current
+    due.next_due_time = record.start + state.cursor * record.period_seconds
+
+    k: uint256 = state.cursor
+    remaining: uint256 = state.scheduled_remaining
+    for _: uint256 in range(360):
+        if k > record.installments:
+            break
+        if record.start + k * record.period_seconds > block.timestamp:
+            break
+        part: uint256 = 0
+        interest: uint256 = 0
+        part, interest = loan_math._installment_at(record, state, k, remaining)
+        unpaid: uint256 = part + interest
+        if k == state.cursor:
+            unpaid -= state.interest_paid_current + state.principal_paid_current
+        due.past_due += unpaid
+        remaining -= part
+        k += 1
+
+    if state.cursor <= record.installments:
+        part: uint256 = 0
+        interest: uint256 = 0
+        part, interest = loan_math._installment_at(record, state, state.cursor, state.scheduled_remaining)
+        due.next_due_amount = part + interest - state.interest_paid_current - state.principal_paid_current
+
+    interest_due: uint256 = 0
+    principal_due: uint256 = 0
+    interest_due, principal_due = loan_math._payoff_parts(record, state)
+    due.payoff = due.penalty + interest_due + principal_due
+    return due
+
+
+@external
+@view
+def loan_notes(loan_id: uint256, offset: uint256) -> DynArray[uint256, NOTES_PAGE]:
+    """
+    @notice A loan's note ids in funding order, up to 256 from `offset`
+            (refunded notes included; their share is 0).
+    @param loan_id The loan id; reverts "loanbook: no such loan" otherwise.
+    @param offset How many to skip (0 for the first page).
+    @return The note ids.
+    """
+    total: uint256 = (staticcall ILoanBook(book).loan(loan_id)).note_total
+    result: DynArray[uint256, NOTES_PAGE] = []
+    for i: uint256 in range(NOTES_PAGE):
+        if offset + i >= total:
+            break
+        result.append(staticcall ILoanBook(book).loan_note_at(loan_id, offset + i))
+    return result
