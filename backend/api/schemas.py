@@ -168,7 +168,9 @@ class Terms(BaseModel):
     grace_seconds: int
     default_after_seconds: int
     review_seconds: int
-    disburse_seconds: int = Field(description="After the review, how long disbursement may wait before the notes refund")
+    disburse_seconds: int = Field(
+        description="After the review, how long disbursement may wait before the notes refund"
+    )
 
 
 class Paid(BaseModel):

@@ -262,11 +262,17 @@ def request(session, principal, apr_percent, installments, period_days, method, 
     def grade():
         return grade_letter(credit().grade)
 
+    def identity_exposure():
+        # Exposure is counted per KYC identity: every wallet of one person shares the cap.
+        registry = session.contract("IdentityRegistry")
+        identity_hash = registry.functions.attestation(borrower).call()[0]
+        return book.functions.exposure(identity_hash, token.address).call()
+
     facts = {
         "loanbook: over grade cap": lambda: f"grade {grade()} may borrow at most {money(limits().max_principal)} in one loan",
         "loanbook: over exposure cap": lambda: (
             f"grade {grade()} may owe at most {money(limits().max_exposure)} in open loans; "
-            f"{short(borrower)} already has {money(book.functions.exposure(borrower, token.address).call())}"
+            f"{short(borrower)}'s identity already has {money(identity_exposure())}"
         ),
         "loanbook: apr below grade floor": lambda: f"grade {grade()} borrows at {limits().min_apr_bps / 100:.2f}% a year or more",
         "loanbook: score expired": lambda: (

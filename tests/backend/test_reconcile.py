@@ -63,7 +63,9 @@ def test_clean_then_planted_mismatches(chain, own_db, monkeypatch):
         report = reconcile(session, indexer.rpc, indexer.deployment)
     found = {(m.scope, m.key, m.field) for m in report.mismatches}
     assert ("loan", str(active), "principal_outstanding") in found
-    identity_a = "0x" + chain.contract("IdentityRegistry").functions.attestation(sc.borrower_a).call()[0].hex()
+    identity_a = (
+        "0x" + chain.contract("IdentityRegistry").functions.attestation(sc.borrower_a).call()[0].hex()
+    )
     assert ("exposure", f"{identity_a}/{sc.token}", "exposure") in found  # outstanding feeds exposure
     assert ("note", str(sc.notes["unclaimed"]), "claimed") in found
     assert ("note", str(sc.notes["unclaimed"]), "claimable") in found

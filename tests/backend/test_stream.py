@@ -92,7 +92,7 @@ def test_stream_pushes_events_and_rollbacks(chain, tmp_path):
 
         # Another loan's funding (L2), then a repayment of this loan (B).
         send(chain, "LoanBook", "fund", sc.loans["open"], 10 * 10**6, sender=sc.lenders[1])
-        due = chain.book.functions.amount_due(loan).call()
+        due = chain.lens.functions.amount_due(loan).call()
         send(chain, "LoanBook", "repay", loan, due[0] + due[1], sender=sc.borrower_b)
         head = chain.w3.eth.block_number
         wait_for(lambda: any(e["name"] == "Repayment" for e in by_loan.names("chain_event")), timeout=30)
