@@ -426,6 +426,9 @@ class MonthStats(BaseModel):
     repaid_amount: Amount
     defaulted: int
     defaulted_principal: Amount
+    outstanding_end: Amount = Field(
+        description="Principal outstanding at the end of the month (the last month's: now), as `principal_outstanding`"
+    )
 
 
 class TokenStats(BaseModel):

@@ -12,7 +12,10 @@ Definitions (as of the last indexed block):
   and by count;
 - reserve balance and fees: the book's `reserve` and `fees` mirrors, all fees ever taken
   (treasury and reserve shares), withdrawals, default cover paid and recovered;
-- by grade (credit grade at request) and by month (UTC calendar month of the event).
+- by grade (credit grade at request) and by month (UTC calendar month of the event), with the
+  principal outstanding at the end of each month (`outstanding_end`: disbursed principal minus
+  principal repaid, a defaulted loan's principal at default counting until the Recovery event that
+  completes its debt), so the last month's equals the current outstanding.
 """
 
 from __future__ import annotations
@@ -50,12 +53,34 @@ LOAN_COLUMNS = (
     Loan.id, Loan.borrower, Loan.token, Loan.grade, Loan.principal, Loan.apr_bps, Loan.status, Loan.status_now,
     Loan.outstanding, Loan.past_due_now, Loan.days_past_due, Loan.default_principal, Loan.principal_paid,
     Loan.interest_paid, Loan.penalty_paid, Loan.recovered, Loan.requested_at, Loan.disbursed_at, Loan.closed_at,
+    Loan.default_debt,
 )  # fmt: skip
+
+
+def _outstanding_changes(loans: list, repayments: list) -> dict[str, int]:
+    """Net change of principal outstanding per month: + principal when disbursed, − principal of
+    each repayment, − a defaulted loan's principal at default when a recovery completes its debt."""
+    changes: dict[str, int] = defaultdict(int)
+    defaulted = {loan.id: loan for loan in loans if loan.status == "DEFAULTED"}
+    recovered: dict[int, int] = defaultdict(int)
+    for loan in loans:
+        if loan.disbursed_at is not None:
+            changes[_month(loan.disbursed_at)] += loan.principal
+    for row in sorted(repayments, key=lambda r: r.timestamp):
+        if row.kind == "repayment":
+            changes[_month(row.timestamp)] -= row.principal
+        elif row.loan_id in defaulted:
+            loan = defaulted[row.loan_id]
+            before, recovered[row.loan_id] = recovered[row.loan_id], recovered[row.loan_id] + row.amount
+            if before < loan.default_debt <= recovered[row.loan_id]:
+                changes[_month(row.timestamp)] -= loan.default_principal
+    return changes
 
 
 def token_stats(loans: list, notes: list, repayments: list, token: Token | None) -> dict:
     """One token's figures from the loans' materialised columns (`derive.refresh`): `status_now`
-    (as served), `outstanding`, `past_due_now`, `days_past_due`."""
+    (as served), `outstanding`, `past_due_now`, `days_past_due`. `repayments` are Repayment rows
+    (`loan_id`, `kind`, `timestamp`, `amount`, `principal`)."""
     disbursed = [loan for loan in loans if loan.status in DISBURSED]
     active = [loan for loan in loans if loan.status == "ACTIVE"]
     defaulted = [loan for loan in loans if loan.status == "DEFAULTED"]
@@ -124,18 +149,22 @@ def token_stats(loans: list, notes: list, repayments: list, token: Token | None)
         if loan.status == "DEFAULTED":
             months[_month(loan.closed_at)]["defaulted"] += 1
             months[_month(loan.closed_at)]["defaulted_principal"] += loan.default_principal
-    for timestamp, amount in repayments:
-        months[_month(timestamp)]["repaid_amount"] += amount
-    by_month = [
-        {
-            "month": month,
-            **{
-                k: (str(v) if k not in ("requested", "disbursed", "defaulted") else v)
-                for k, v in data.items()
-            },
-        }
-        for month, data in sorted(months.items())
-    ]
+    for row in repayments:
+        months[_month(row.timestamp)]["repaid_amount"] += row.amount
+    changes = _outstanding_changes(loans, repayments)
+    by_month, outstanding_end = [], 0
+    for month, data in sorted(months.items()):
+        outstanding_end += changes.get(month, 0)
+        by_month.append(
+            {
+                "month": month,
+                **{
+                    k: (str(v) if k not in ("requested", "disbursed", "defaulted") else v)
+                    for k, v in data.items()
+                },
+                "outstanding_end": str(outstanding_end),
+            }
+        )
 
     token = token or Token(address="")
     return {
@@ -197,7 +226,14 @@ def stats(session: Session) -> dict:
         select(Note.lender, Note.owner, Loan.token).join(Loan, Loan.id == Note.loan_id)
     ).all()
     repayments = session.execute(
-        select(Loan.token, Repayment.timestamp, Repayment.amount).join(Loan, Loan.id == Repayment.loan_id)
+        select(
+            Loan.token,
+            Repayment.loan_id,
+            Repayment.kind,
+            Repayment.timestamp,
+            Repayment.amount,
+            Repayment.principal,
+        ).join(Loan, Loan.id == Repayment.loan_id)
     ).all()
     tokens = {row.address: row for row in session.scalars(select(Token))}
     info = {row.address: row for row in session.scalars(select(TokenInfo))}
@@ -211,7 +247,7 @@ def stats(session: Session) -> dict:
                 token_stats(
                     [loan for loan in loans if loan.token == address],
                     [(lender, owner) for lender, owner, token in notes if token == address],
-                    [(timestamp, amount) for token, timestamp, amount in repayments if token == address],
+                    [row for row in repayments if row.token == address],
                     tokens.get(address),
                 ),
             )

@@ -536,6 +536,46 @@ def test_stats_match_the_chain(client, chain, at):
     assert body["default_rate_by_count"] == pytest.approx(2 / 5)
 
 
+def test_stats_outstanding_by_month_match_the_chain_events(client, chain, at):
+    """`by_month[].outstanding_end` recomputed from the LoanBook's events: each loan's principal
+    from its disbursement, less each Repayment's principal, and at default its principal at default
+    until the Recovery events add up to its debt."""
+    from datetime import UTC, datetime
+
+    stamps: dict[int, int] = {}
+
+    def month(log) -> str:
+        if log.blockNumber not in stamps:
+            stamps[log.blockNumber] = chain.w3.eth.get_block(log.blockNumber).timestamp
+        return datetime.fromtimestamp(stamps[log.blockNumber], tz=UTC).strftime("%Y-%m")
+
+    changes: dict[str, int] = {}
+    for loan_id, (log,) in logs_by_loan(chain, "LoanDisbursed").items():
+        changes[month(log)] = changes.get(month(log), 0) + at("LoanBook", "loan", loan_id)[3]
+    for logs in logs_by_loan(chain, "Repayment").values():
+        for log in logs:
+            changes[month(log)] = changes.get(month(log), 0) - log.args.principal
+    recoveries = logs_by_loan(chain, "Recovery")
+    for loan_id, (default,) in logs_by_loan(chain, "LoanDefaulted").items():
+        recovered = 0
+        for log in sorted(recoveries.get(loan_id, []), key=lambda log: (log.blockNumber, log.logIndex)):
+            recovered += log.args.amount
+            if recovered >= default.args.debt:
+                changes[month(log)] = changes.get(month(log), 0) - default.args.principal_outstanding
+                break
+    (token,) = get(client, "/stats")["tokens"]
+    months = token["by_month"]
+    assert [row["month"] for row in months] == sorted(row["month"] for row in months)
+    assert set(changes) <= {row["month"] for row in months}
+    running, expected = 0, []
+    for row in months:
+        running += changes.get(row["month"], 0)
+        expected.append(running)
+    assert [int(row["outstanding_end"]) for row in months] == expected
+    assert len(set(expected)) > 2  # the lifecycle spans months in which the book grows and shrinks
+    assert int(months[-1]["outstanding_end"]) == int(token["principal_outstanding"]) > 0
+
+
 def test_reconcile_endpoint(client):
     body = get(client, "/reconcile")
     assert body["ok"] is True and body["mismatches"] == []

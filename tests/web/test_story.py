@@ -11,6 +11,7 @@ desktop and phone width, are written to docs/screenshots/.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -269,6 +270,16 @@ def test_story(funded_accounts, pages, screenshot_dir):
     expect(visitor.page.get_by_test_id("stat-cover")).to_have_text(money(record[1] / UNIT))
     expect(visitor.page.get_by_test_id("stat-default-rate")).to_have_text("50.00%")
     expect(visitor.page.get_by_test_id("by-grade")).to_be_visible()
+    # Volume and outstanding over time: both series drawn, one point a month, in token units; the
+    # last month's outstanding is the book's outstanding now.
+    over_time = visitor.page.get_by_test_id("volume-outstanding-chart")
+    expect(over_time.locator("canvas")).to_be_visible()
+    volume, outstanding = json.loads(over_time.get_attribute("data-points"))
+    assert len(volume) == len(outstanding) >= 1 and sum(volume) > 0
+    stats = requests.get(f"{platform.app_url}/stats", timeout=10).json()["tokens"][0]
+    assert (
+        outstanding[-1] == pytest.approx(int(stats["principal_outstanding"]) / UNIT) and outstanding[-1] > 0
+    )
     with visitor.page.expect_download() as download:
         visitor.page.get_by_test_id("download-csv").click()
     csv_text = Path(download.value.path()).read_text()

@@ -186,6 +186,7 @@ const ZH = {
   "Overdue buckets": "逾期分布",
   "Download CSV": "下载 CSV",
   "Reserve vs outstanding": "风险准备金 / 在贷余额",
+  "Volume and outstanding over time": "成交额与在贷余额走势",
   "Outstanding": "在贷余额",
   "Events": "链上事件",
   "Contract": "合约",

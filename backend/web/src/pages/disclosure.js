@@ -29,12 +29,13 @@ export async function render(root) {
     const u = (a) => units(a, token);
     const n = (a) => Number(plain(a, token));
     const monthly = h("div", { class: "chart" });
+    const overTime = h("div", { class: "chart", testid: "volume-outstanding-chart" });
     const grades = h("div", { class: "chart" });
     const reserve = h("div", { class: "chart" });
     const csv = () => {
-      const header = ["token", "section", "key", "requested", "disbursed", "volume", "defaulted", "defaulted_principal", "repaid_amount", "default_rate"];
+      const header = ["token", "section", "key", "requested", "disbursed", "volume", "defaulted", "defaulted_principal", "repaid_amount", "default_rate", "outstanding_end"];
       const rows = [
-        ...tokenStats.by_month.map((m) => [token.symbol, "month", m.month, m.requested, m.disbursed, plain(m.volume, token), m.defaulted, plain(m.defaulted_principal, token), plain(m.repaid_amount, token), ""]),
+        ...tokenStats.by_month.map((m) => [token.symbol, "month", m.month, m.requested, m.disbursed, plain(m.volume, token), m.defaulted, plain(m.defaulted_principal, token), plain(m.repaid_amount, token), "", plain(m.outstanding_end, token)]),
         ...tokenStats.by_grade.map((g) => [token.symbol, "grade", g.grade_letter, g.requested, g.disbursed, plain(g.volume, token), g.defaulted, "", "", g.default_rate ?? ""]),
       ];
       downloadCsv(`peerlend-disclosure-${token.symbol}.csv`, header, rows);
@@ -53,6 +54,7 @@ export async function render(root) {
         ]),
         h("button", { testid: "download-csv", onclick: csv }, t("Download CSV")),
       ),
+      section(t("Volume and outstanding over time"), overTime),
       h("div", { class: "grid" },
         section(t("By month of origination"), monthly),
         section(t("Reserve vs outstanding"), reserve)),
@@ -88,6 +90,7 @@ export async function render(root) {
             { label: t("Disbursed"), cell: (m) => `${m.disbursed} · ${u(m.volume)}`, num: true },
             { label: t("Repaid"), cell: (m) => u(m.repaid_amount), num: true },
             { label: t("Defaulted"), cell: (m) => `${m.defaulted} · ${u(m.defaulted_principal)}`, num: true },
+            { label: t("Outstanding"), cell: (m) => u(m.outstanding_end), num: true },
           ],
           tokenStats.by_month,
           { testid: "by-month" },
@@ -95,6 +98,12 @@ export async function render(root) {
     );
     afterMount(root, () => {
       const months = tokenStats.by_month.map((m) => m.month);
+      // Each month's disbursed volume (bars) and the principal outstanding at its end (line).
+      const drawn = chart(overTime, "bar", months, [
+        { label: `${t("Volume")} (${token.symbol})`, data: tokenStats.by_month.map((m) => n(m.volume)) },
+        { label: `${t("Outstanding")} (${token.symbol})`, data: tokenStats.by_month.map((m) => n(m.outstanding_end)), type: "line" },
+      ]);
+      overTime.dataset.points = JSON.stringify(drawn.data.datasets.map((ds) => ds.data));
       chart(monthly, "bar", months, [
         { label: t("Volume"), data: tokenStats.by_month.map((m) => n(m.volume)) },
         { label: t("Repaid"), data: tokenStats.by_month.map((m) => n(m.repaid_amount)) },
