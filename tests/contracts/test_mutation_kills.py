@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import boa
 
+from tests.contracts.helpers import DAY, EQUAL_PRINCIPAL, UNIT
+
 
 def test_reserve_accepts_a_deposit_of_one_base_unit(book, stablecoin, lenders):
     """Kills LoanBook:deposit_reserve:constant (`amount > 0` -> `amount > 1`): the zero check
@@ -20,3 +22,20 @@ def test_reserve_accepts_a_deposit_of_one_base_unit(book, stablecoin, lenders):
     assert stablecoin.balanceOf(book.address) == balance + 1
     with boa.env.prank(lenders[0]), boa.reverts("loanbook: zero amount"):
         book.deposit_reserve(token, 0)
+
+
+def test_lens_past_due_follows_the_schedule_over_several_missed_installments(book, lens, active_loan):
+    """Kills LoanLens:amount_due:operator (`remaining -= part` -> `+=` in the past-due loop):
+    with equal principal parts each installment's interest runs on the principal left after
+    the earlier ones, so three missed installments owe exactly the schedule's first three."""
+    principal, apr_bps, installments, period = 1_200 * UNIT, 2_400, 12, 30 * DAY
+    loan_id, _ = active_loan(
+        principal=principal, apr_bps=apr_bps, installments=installments, period=period, method=EQUAL_PRINCIPAL
+    )
+    boa.env.time_travel(seconds=3 * period)
+    plan = lens.schedule(principal, apr_bps, installments, period, EQUAL_PRINCIPAL)
+    expected = sum(row.principal + row.interest for row in plan[:3])
+    assert plan[1].interest != plan[0].interest  # the interest does shrink with the principal
+    due = lens.amount_due(loan_id)
+    assert due.past_due == expected
+    assert due.principal_outstanding == principal
