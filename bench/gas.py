@@ -70,24 +70,21 @@ class GasBench:
         return int(receipt.gas_used)
 
     def _storage(self, receipt) -> dict[str, int]:
-        """Storage touched by one transaction, from anvil's opcode trace: distinct slots read
-        (SLOAD) and written (SSTORE), over every contract the call reached."""
-        trace = self.chain.provider.make_request(
-            "debug_traceTransaction",
-            [receipt.txn_hash, {"disableStack": False, "disableMemory": True, "disableStorage": True}],
+        """Storage one transaction touched, from anvil's prestateTracer over every contract the
+        call reached: distinct slots accessed, slots changed, and of those the ones that went
+        from zero to nonzero (the 22,100-gas kind)."""
+        trace = lambda config: self.chain.provider.make_request(  # noqa: E731
+            "debug_traceTransaction", [receipt.txn_hash, {"tracer": "prestateTracer", **config}]
         )
-        address = [receipt.receiver.lower()]
-        read, written = set(), set()
-        for step in trace["structLogs"]:
-            depth, op = step["depth"], step["op"]
-            del address[depth:]
-            if op in ("SLOAD", "SSTORE"):
-                (read if op == "SLOAD" else written).add((address[-1], step["stack"][-1]))
-            elif op in ("CALL", "STATICCALL"):
-                address.append("0x" + step["stack"][-2][-40:])
-            elif op == "DELEGATECALL":
-                address.append(address[-1])
-        return {"slots_read": len(read), "slots_written": len(written)}
+        accessed = sum(len(account.get("storage", {})) for account in trace({}).values())
+        diff = trace({"tracerConfig": {"diffMode": True}})
+        written = new = 0
+        for address, account in diff["post"].items():
+            before = diff["pre"].get(address, {}).get("storage", {})
+            for slot in account.get("storage", {}):
+                written += 1
+                new += int(before.get(slot, "0x0"), 16) == 0
+        return {"slots_accessed": accessed, "slots_written": written, "slots_new": new}
 
     def _measure(self, name: str, receipt) -> int:
         self.results["operations"][name] = self._gas(receipt)

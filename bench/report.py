@@ -31,18 +31,20 @@ def render(report: dict[str, Any]) -> str:
         lines += [
             "## Gas per operation",
             "",
-            "Storage: distinct slots the transaction read and wrote, over every contract it reached "
-            "(LoanBook, LoanNote, the token, the registries), from anvil's opcode trace.",
+            "Storage: distinct slots the transaction accessed and changed, over every contract it reached "
+            "(LoanBook, LoanNote, the token, the registries), from anvil's prestateTracer; "
+            '"new" are the changed slots that went from zero to nonzero (22,100 gas each).',
             "",
-            "| operation | gas | target | slots read | slots written |",
-            "|---|---:|---|---:|---:|",
+            "| operation | gas | target | slots accessed | slots changed | of which new |",
+            "|---|---:|---|---:|---:|---:|",
         ]
         for name, value in gas["operations"].items():
             target = targets.get(name)
             slots = storage.get(name, {})
             lines.append(
                 f"| {name} | {_fmt(value)} | {_target_note(value, target) if target else ''} "
-                f"| {slots.get('slots_read', '')} | {slots.get('slots_written', '')} |"
+                f"| {slots.get('slots_accessed', '')} | {slots.get('slots_written', '')} "
+                f"| {slots.get('slots_new', '')} |"
             )
         if gas.get("sizes"):
             size_targets = gas.get("size_targets", {})

@@ -1,4 +1,5 @@
 # pragma version ~=0.4.3
+# pragma optimize codesize
 """
 @title Peerlend loan note (债权)
 @custom:contract-name LoanNote
@@ -6,7 +7,10 @@
 @notice The ERC-721 note a lender receives for each funding of a loan: a
         transferable pro-rata claim on that loan's repayments. Selling a note
         (债权转让) is a plain ERC-721 transfer on any marketplace; the buyer
-        then claims what the loan pays from LoanBook.
+        then claims what the loan pays from LoanBook. `tokenURI` is on-chain
+        metadata (JSON with an SVG image): loan, token, share, APR, method,
+        status and what is claimable now, so any wallet shows the note
+        without a server.
 
         Buyers beware: credit already paid to the loan but not yet claimed
         travels with the note, and the seller can front-run a sale by
@@ -14,64 +18,101 @@
         note is worth includes `LoanBook.claimable(note_id)` at the moment of
         the transfer, not when the listing was made; price on the principal
         outstanding, or fill only through an order that checks claimable.
-@dev LoanBook is the only minter and burner. It lives in its own contract
-     because LoanBook together with snekmate's erc721 exceeds the EIP-170
-     24,576-byte code size limit. The deployer binds the book once with
-     `set_book`; nothing can be minted before that, and the binding can
-     never change afterwards.
+@dev LoanBook is the only minter and burner; the deployer binds the book once
+     with `set_book` and the binding can never change. A minimal,
+     non-enumerable ERC-721 (ERC-165, ERC-721, ERC-721 Metadata): minting a
+     note writes its owner and the receiver's balance, nothing else. Lists of
+     notes by owner come from `Transfer` events (the indexer's API serves them).
 """
 
 
 from ethereum.ercs import IERC165
-from ethereum.ercs import IERC721
 implements: IERC165
-implements: IERC721
 
-from snekmate.auth import ownable
-from snekmate.tokens import erc721
 
-initializes: ownable
-initializes: erc721[ownable := ownable]
+interface IERC721Receiver:
+    def onERC721Received(operator: address, owner: address, token_id: uint256, data: Bytes[1_024]) -> bytes4: nonpayable
 
-exports: (
-    erc721.supportsInterface,
-    erc721.name,
-    erc721.symbol,
-    erc721.tokenURI,
-    erc721.balanceOf,
-    erc721.ownerOf,
-    erc721.getApproved,
-    erc721.isApprovedForAll,
-    erc721.approve,
-    erc721.setApprovalForAll,
-    erc721.transferFrom,
-    erc721.safeTransferFrom,
-    erc721.totalSupply,
-    erc721.tokenByIndex,
-    erc721.tokenOfOwnerByIndex,
-    erc721.permit,
-    erc721.nonces,
-    erc721.DOMAIN_SEPARATOR,
-    erc721.eip712Domain,
-)
 
+struct Note:
+    loan_id: uint256
+    share: uint256
+    claimed: uint256
+
+
+struct Loan:
+    borrower: address
+    token: address
+    grade: uint256
+    principal: uint256
+    apr_bps: uint256
+    installments: uint256
+    period_seconds: uint256
+    method: uint256
+    status: uint256
+    terms: uint256
+    funding_deadline: uint256
+    funded: uint256
+    review_ends_at: uint256
+    start: uint256
+    annuity: uint256
+    identity_hash: bytes32
+    note_total: uint256
+
+
+interface ILoanBook:
+    def note_count() -> uint256: view
+    def note(note_id: uint256) -> Note: view
+    def loan(loan_id: uint256) -> Loan: view
+    def claimable(note_id: uint256) -> uint256: view
+
+
+# @dev ERC-165 interface ids: ERC-165, ERC-721, ERC-721 Metadata.
+_SUPPORTED: constant(bytes4[3]) = [0x01ffc9a7, 0x80ac58cd, 0x5b5e139f]
+_RECEIVED: constant(bytes4) = 0x150b7a02  # onERC721Received.selector
+
+name: public(constant(String[18])) = "Peerlend Loan Note"
+symbol: public(constant(String[3])) = "PLN"
 
 # @dev The LoanBook allowed to mint and burn; set once.
 book: public(address)
+# @dev Who may call `set_book`: the deployer, until it is set.
+_deployer: immutable(address)
 
+_owners: HashMap[uint256, address]
+# @dev Notes burned so far (refunds): with the book's note count it gives the supply, so a mint
+# writes nothing beyond the owner and the balance.
+_burned: uint256
+_balances: HashMap[address, uint256]
+getApproved: public(HashMap[uint256, address])
+isApprovedForAll: public(HashMap[address, HashMap[address, bool]])
+
+
+event Transfer:
+    sender: indexed(address)
+    receiver: indexed(address)
+    token_id: indexed(uint256)
+
+event Approval:
+    owner: indexed(address)
+    approved: indexed(address)
+    token_id: indexed(uint256)
+
+event ApprovalForAll:
+    owner: indexed(address)
+    operator: indexed(address)
+    approved: bool
 
 event BookSet:
     book: indexed(address)
 
 
 @deploy
-def __init__(base_uri_: String[80]):
+def __init__():
     """
     @notice Deploys the note collection "Peerlend Loan Note" (PLN).
-    @param base_uri_ Base of each note's token URI (the note id is appended).
     """
-    ownable.__init__()
-    erc721.__init__("Peerlend Loan Note", "PLN", base_uri_, "Peerlend Loan Note", "1")
+    _deployer = msg.sender
 
 
 @external
@@ -80,11 +121,190 @@ def set_book(book_: address):
     @notice Binds the LoanBook that mints and burns notes. Deployer only, once.
     @param book_ The LoanBook address.
     """
-    assert msg.sender == ownable.owner, "note: not deployer"
+    assert msg.sender == _deployer, "note: not deployer"
     assert self.book == empty(address), "note: book already set"
     assert book_ != empty(address), "note: zero book"
     self.book = book_
     log BookSet(book=book_)
+
+
+# ---------------------------------------------------------------------------
+# ERC-721
+# ---------------------------------------------------------------------------
+
+
+@external
+@view
+def supportsInterface(interface_id: bytes4) -> bool:
+    """
+    @notice ERC-165: ERC-165, ERC-721 and ERC-721 Metadata.
+    @param interface_id The interface identifier.
+    @return Whether it is supported.
+    """
+    return interface_id in _SUPPORTED
+
+
+@external
+@view
+def balanceOf(owner: address) -> uint256:
+    """
+    @notice How many notes `owner` holds.
+    @param owner A nonzero address.
+    @return The count.
+    """
+    assert owner != empty(address), "note: zero address"
+    return self._balances[owner]
+
+
+@external
+@view
+def ownerOf(token_id: uint256) -> address:
+    """
+    @notice The owner of note `token_id`.
+    @param token_id The note id.
+    @return The owner; reverts "note: no such note" for an unminted or burned id.
+    """
+    owner: address = self._owners[token_id]
+    assert owner != empty(address), "note: no such note"
+    return owner
+
+
+@external
+@view
+def totalSupply() -> uint256:
+    """
+    @notice Notes in existence: minted by the book less those burned by refunds.
+    @return The count.
+    """
+    if self.book == empty(address):
+        return 0
+    return staticcall ILoanBook(self.book).note_count() - self._burned
+
+
+@external
+def approve(approved: address, token_id: uint256):
+    """
+    @notice Lets `approved` transfer (and claim or refund) note `token_id`.
+    @param approved The account, or the zero address to clear.
+    @param token_id The note id; the caller must own it or be its owner's operator.
+    """
+    owner: address = self._owners[token_id]
+    assert owner != empty(address), "note: no such note"
+    assert approved != owner, "note: approval to owner"
+    assert msg.sender == owner or self.isApprovedForAll[owner][msg.sender], "note: not owner or operator"
+    self.getApproved[token_id] = approved
+    log Approval(owner=owner, approved=approved, token_id=token_id)
+
+
+@external
+def setApprovalForAll(operator: address, approved: bool):
+    """
+    @notice Lets `operator` manage all of the caller's notes.
+    @param operator The operator.
+    @param approved True to allow, False to revoke.
+    """
+    assert operator != msg.sender, "note: approve to caller"
+    self.isApprovedForAll[msg.sender][operator] = approved
+    log ApprovalForAll(owner=msg.sender, operator=operator, approved=approved)
+
+
+@external
+def transferFrom(owner: address, to: address, token_id: uint256):
+    """
+    @notice Moves note `token_id` from `owner` to `to` (债权转让). Unclaimed credit moves with it.
+    @param owner The current owner.
+    @param to The receiver (nonzero).
+    @param token_id The note id; the caller must be the owner, approved or an operator.
+    """
+    self._transfer(owner, to, token_id)
+
+
+@external
+def safeTransferFrom(owner: address, to: address, token_id: uint256, data: Bytes[1_024] = b""):
+    """
+    @notice `transferFrom`, then a contract receiver must accept the note
+            (onERC721Received), or the transfer reverts
+            "note: receiver does not accept notes".
+    @param owner The current owner.
+    @param to The receiver.
+    @param token_id The note id.
+    @param data Passed to the receiver.
+    """
+    self._transfer(owner, to, token_id)
+    self._check_receiver(owner, to, token_id, data)
+
+
+@external
+@view
+def tokenURI(token_id: uint256) -> String[4_096]:
+    """
+    @notice On-chain ERC-721 metadata: a `data:application/json` URI with the
+            note's name, description, an SVG image and attributes (loan id,
+            token, share, APR, method, status, claimable now).
+    @param token_id The note id; reverts "note: no such note" if not minted or burned.
+    @return The data URI.
+    """
+    assert self._owners[token_id] != empty(address), "note: no such note"
+    position: Note = staticcall ILoanBook(self.book).note(token_id)
+    record: Loan = staticcall ILoanBook(self.book).loan(position.loan_id)
+    claimable: String[78] = uint2str(staticcall ILoanBook(self.book).claimable(token_id))
+    note_id: String[78] = uint2str(token_id)
+    loan_id: String[78] = uint2str(position.loan_id)
+    share: String[78] = uint2str(position.share)
+    apr: String[160] = self._percent(record.apr_bps)
+    method: String[17] = self._method(record.method)
+    status: String[9] = self._status(record.status)
+    token: String[42] = self._hex(record.token)
+    svg: String[1_400] = concat(
+        "<svg xmlns='http://www.w3.org/2000/svg' width='350' height='200' viewBox='0 0 350 200'>",
+        "<rect width='350' height='200' rx='12' fill='midnightblue'/>",
+        "<text x='20' y='40' fill='white' font-family='monospace' font-size='20'>Peerlend note ",
+        note_id,
+        "</text><text x='20' y='75' fill='white' font-family='monospace' font-size='13'>loan ",
+        loan_id,
+        " - ",
+        status,
+        " - ",
+        method,
+        "</text><text x='20' y='100' fill='white' font-family='monospace' font-size='13'>share ",
+        share,
+        " at ",
+        apr,
+        " APR</text><text x='20' y='125' fill='white' font-family='monospace' font-size='13'>claimable ",
+        claimable,
+        "</text><text x='20' y='170' fill='lightgray' font-family='monospace' font-size='8'>",
+        token,
+        "</text></svg>",
+    )
+    return concat(
+        'data:application/json;utf8,{"name":"Peerlend Loan Note #',
+        note_id,
+        '","description":"A pro-rata claim on the repayments of Peerlend loan ',
+        loan_id,
+        ". Unclaimed credit travels with the note: check claimable at the moment you buy.",
+        '","image":"data:image/svg+xml;utf8,',
+        svg,
+        '","attributes":[{"trait_type":"loan id","value":',
+        loan_id,
+        '},{"trait_type":"token","value":"',
+        token,
+        '"},{"trait_type":"share","value":',
+        share,
+        '},{"trait_type":"APR","value":"',
+        apr,
+        '"},{"trait_type":"method","value":"',
+        method,
+        '"},{"trait_type":"status","value":"',
+        status,
+        '"},{"trait_type":"claimable","value":',
+        claimable,
+        "}]}",
+    )
+
+
+# ---------------------------------------------------------------------------
+# LoanBook
+# ---------------------------------------------------------------------------
 
 
 @external
@@ -96,7 +316,12 @@ def mint(receiver: address, note_id: uint256):
     @param note_id The id LoanBook assigned.
     """
     assert msg.sender == self.book, "note: not book"
-    erc721._safe_mint(receiver, note_id, b"")
+    assert receiver != empty(address), "note: mint to zero address"
+    assert self._owners[note_id] == empty(address), "note: already minted"
+    self._owners[note_id] = receiver
+    self._balances[receiver] += 1
+    log Transfer(sender=empty(address), receiver=receiver, token_id=note_id)
+    self._check_receiver(empty(address), receiver, note_id, b"")
 
 
 @external
@@ -106,7 +331,13 @@ def burn(note_id: uint256):
     @param note_id The note id.
     """
     assert msg.sender == self.book, "note: not book"
-    erc721._burn(note_id)
+    owner: address = self._owners[note_id]
+    assert owner != empty(address), "note: no such note"
+    self._owners[note_id] = empty(address)
+    self._balances[owner] -= 1
+    self._burned += 1
+    self.getApproved[note_id] = empty(address)
+    log Transfer(sender=owner, receiver=empty(address), token_id=note_id)
 
 
 @external
@@ -120,9 +351,117 @@ def authorized_owner(spender: address, note_id: uint256) -> address:
     @param note_id The note id.
     @return The note's current owner.
     """
-    owner: address = erc721._owners[note_id]
+    owner: address = self._owners[note_id]
     assert owner != empty(address), "note: no such note"
     assert (
-        spender == owner or erc721.isApprovedForAll[owner][spender] or erc721._token_approvals[note_id] == spender
+        spender == owner or self.isApprovedForAll[owner][spender] or self.getApproved[note_id] == spender
     ), "note: not owner or approved"
     return owner
+
+
+# ---------------------------------------------------------------------------
+# Internal
+# ---------------------------------------------------------------------------
+
+
+@internal
+def _transfer(owner: address, to: address, token_id: uint256):
+    current: address = self._owners[token_id]
+    assert current != empty(address), "note: no such note"
+    assert current == owner, "note: owner mismatch"
+    assert to != empty(address), "note: transfer to zero address"
+    assert (
+        msg.sender == owner or self.isApprovedForAll[owner][msg.sender] or self.getApproved[token_id] == msg.sender
+    ), "note: not owner or approved"
+    self.getApproved[token_id] = empty(address)
+    self._owners[token_id] = to
+    self._balances[owner] -= 1
+    self._balances[to] += 1
+    log Transfer(sender=owner, receiver=to, token_id=token_id)
+
+
+@internal
+def _check_receiver(owner: address, to: address, token_id: uint256, data: Bytes[1_024]):
+    """
+    @dev A contract receiver must implement onERC721Received and return its
+         selector; a plain account always accepts. Any failure, including a
+         receiver without the function, reverts with one readable reason.
+    """
+    if not to.is_contract:
+        return
+    success: bool = False
+    response: Bytes[32] = b""
+    success, response = raw_call(
+        to,
+        abi_encode(msg.sender, owner, token_id, data, method_id=method_id("onERC721Received(address,address,uint256,bytes)")),
+        max_outsize=32,
+        revert_on_failure=False,
+    )
+    assert success and len(response) == 32 and convert(slice(response, 0, 4), bytes4) == _RECEIVED, "note: receiver does not accept notes"
+
+
+@internal
+@pure
+def _percent(bps: uint256) -> String[160]:
+    """
+    @dev Basis points as a percentage with two decimals: 1250 -> "12.50%".
+    """
+    cents: uint256 = bps % 100
+    pad: String[1] = ""
+    if cents < 10:
+        pad = "0"
+    return concat(uint2str(bps // 100), ".", pad, uint2str(cents), "%")
+
+
+@internal
+@pure
+def _method(method: uint256) -> String[17]:
+    if method == 0:
+        return "EQUAL_INSTALLMENT"
+    if method == 1:
+        return "EQUAL_PRINCIPAL"
+    if method == 2:
+        return "INTEREST_ONLY"
+    return "BULLET"
+
+
+@internal
+@pure
+def _status(status: uint256) -> String[9]:
+    if status == 1:
+        return "OPEN"
+    if status == 2:
+        return "FUNDED"
+    if status == 3:
+        return "ACTIVE"
+    if status == 4:
+        return "REPAID"
+    if status == 5:
+        return "DEFAULTED"
+    if status == 6:
+        return "CANCELLED"
+    return "EXPIRED"
+
+
+@internal
+@pure
+def _hex(account: address) -> String[42]:
+    """
+    @dev `account` as 0x-prefixed lower-case hex: two halves of 20 digits,
+         each packed as ASCII into a word.
+    """
+    value: uint256 = convert(account, uint256)
+    halves: uint256[2] = [0, 0]
+    for h: uint256 in range(2):
+        packed: uint256 = 0
+        for i: uint256 in range(20):
+            nibble: uint256 = (value >> (4 * (39 - 20 * h - i))) & 15
+            ascii: uint256 = 48 + nibble
+            if nibble > 9:
+                ascii = 87 + nibble
+            packed = (packed << 8) | ascii
+        halves[h] = packed
+    digits: Bytes[42] = concat(
+        b"0x", slice(convert(halves[0] << 96, bytes32), 0, 20), slice(convert(halves[1] << 96, bytes32), 0, 20)
+    )
+    return convert(digits, String[42])

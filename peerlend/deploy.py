@@ -92,7 +92,7 @@ def deploy_all(deployer, params: dict[str, Any], *, reuse: bool = True, echo=pri
 
     identity = get_or_deploy("IdentityRegistry")
     oracle = get_or_deploy("CreditOracle")
-    notes = get_or_deploy("LoanNote", params["notes_base_uri"])
+    notes = get_or_deploy("LoanNote")
     terms = params["terms"]
     book = get_or_deploy(
         "LoanBook",

@@ -637,6 +637,24 @@ def notes(session, owner, api_url):
         click.echo(line)
 
 
+def notes_from_transfers(session, note_nft, owner) -> list[int]:
+    """Without the indexer API: every note ever sent to `owner` (LoanNote `Transfer` logs since
+    the deployment) that it still owns."""
+    from web3.exceptions import ContractLogicError
+
+    logs = note_nft.events.Transfer().get_logs(
+        from_block=session.deployment.start_block, argument_filters={"receiver": owner}
+    )
+    held = []
+    for note_id in sorted({log.args.token_id for log in logs}):
+        try:
+            if note_nft.functions.ownerOf(note_id).call() == owner:
+                held.append(note_id)
+        except ContractLogicError:  # burned by a refund
+            continue
+    return held
+
+
 def owned_notes(session, note_nft, owner, api_url) -> list[int]:
     """On-chain enumeration where LoanNote has it; otherwise the indexer's GET /notes?owner=."""
     names = {entry.get("name") for entry in note_nft.abi}
@@ -651,10 +669,8 @@ def owned_notes(session, note_nft, owner, api_url) -> list[int]:
     try:
         response = httpx.get(f"{base}/notes", params={"owner": owner, "limit": 500}, timeout=10)
         response.raise_for_status()
-    except httpx.HTTPError as error:
-        raise CliError(
-            f"listing notes needs the indexer API, which did not answer at {base} ({error}); pass --api-url"
-        ) from None
+    except httpx.HTTPError:
+        return notes_from_transfers(session, note_nft, owner)
     body = response.json()
     items = body.get("items", body) if isinstance(body, dict) else body
     onchain = []

@@ -61,11 +61,10 @@ PLAIN: dict[str, str] = {
     "loanbook: no such note": "no such note",
     "note: not owner or approved": "this account neither owns the note nor is approved for it",
     "note: no such note": "no such note",
-    "erc721: caller is not token owner or approved": "this account neither owns the note nor is approved for it",
-    "erc721: transfer to non-ERC721Receiver implementer": "the receiving contract cannot hold notes "
-    "(it does not implement onERC721Received)",
-    "erc721: transfer to the zero address": "a note cannot be sent to the zero address",
-    "erc721: invalid token ID": "no such note (it was refunded or never existed)",
+    "note: receiver does not accept notes": "the receiving contract does not answer onERC721Received, "
+    "so the transfer is refused",
+    "note: transfer to zero address": "a note cannot be sent to the zero address",
+    "note: owner mismatch": "that account does not own the note",
     "pausable: contract is paused": "the platform is paused: new loans, funding and disbursement wait",
     "oracle: request cooldown": "a score was requested a moment ago: wait for the cooldown, then request again",
 }

@@ -127,7 +127,7 @@ def deploy_book(token_contracts, admin, treasury, risk_officer, pauser, terms=DE
         identity.grantRole(identity.RISK_OFFICER_ROLE(), admin)
         identity.grantRole(identity.RISK_OFFICER_ROLE(), risk_officer)
         oracle.grantRole(oracle.ORACLE_ROLE(), admin)
-        notes = compiled("contracts/LoanNote.vy").deploy("https://peerlend.example/notes/")
+        notes = compiled("contracts/LoanNote.vy").deploy()
         book = compiled("contracts/LoanBook.vy").deploy(
             notes.address, identity.address, oracle.address, treasury, terms.as_tuple()
         )

@@ -5,6 +5,7 @@ in test_notes.py."""
 from __future__ import annotations
 
 import json
+from xml.etree import ElementTree
 
 import boa
 import pytest
@@ -297,3 +298,49 @@ def test_statuses_and_methods_are_public_constants(book):
         3,
     ]
     assert json.dumps(book.MAX_DISBURSE_SECONDS()) == str(7 * DAY)
+
+
+def test_safe_transfer_to_a_non_receiver_says_why(book, notes, make_loan, lenders, stablecoin):
+    """11. `safeTransferFrom` to a contract without onERC721Received reverted with no reason."""
+    loan_id = make_loan()
+    with boa.env.prank(lenders[0]):
+        note_id = book.fund(loan_id, 100 * UNIT)
+        with boa.reverts("note: receiver does not accept notes"):
+            notes.safeTransferFrom(lenders[0], stablecoin.address, note_id)
+    assert notes.ownerOf(note_id) == lenders[0]
+
+
+# --------------------------------------------------------------------------- 12: metadata
+
+
+def test_token_uri_is_onchain_json_with_an_svg_image(book, notes, lens, active_loan, borrower, stablecoin):
+    """12. `tokenURI` pointed at a server; wallets now read the note's metadata from the chain."""
+    loan_id, note_ids = active_loan()
+    boa.env.time_travel(seconds=30 * DAY)
+    with boa.env.prank(borrower):
+        book.repay(loan_id, lens.amount_due(loan_id).past_due)
+    note_id = note_ids[1]
+    uri = notes.tokenURI(note_id)
+    prefix = "data:application/json;utf8,"
+    assert uri.startswith(prefix)
+    meta = json.loads(uri[len(prefix) :])
+    assert meta["name"] == f"Peerlend Loan Note #{note_id}"
+    assert "claimable" in meta["description"]
+    traits = {a["trait_type"]: a["value"] for a in meta["attributes"]}
+    assert traits == {
+        "loan id": loan_id,
+        "token": stablecoin.address.lower(),
+        "share": book.note(note_id).share,
+        "APR": "12.00%",
+        "method": "EQUAL_INSTALLMENT",
+        "status": "ACTIVE",
+        "claimable": book.claimable(note_id),
+    }
+    image = "data:image/svg+xml;utf8,"
+    assert meta["image"].startswith(image)
+    svg = ElementTree.fromstring(meta["image"][len(image) :])
+    assert svg.tag == "{http://www.w3.org/2000/svg}svg"
+    texts = " ".join(t.text for t in svg.iter("{http://www.w3.org/2000/svg}text"))
+    assert f"loan {loan_id}" in texts and f"claimable {book.claimable(note_id)}" in texts
+    with boa.reverts("note: no such note"):
+        notes.tokenURI(10**9)
