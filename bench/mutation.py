@@ -588,7 +588,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="run an evenly spread sample of this many mutants")
     parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) // 2))
     parser.add_argument("--list", action="store_true", help="print the mutants and exit")
-    parser.add_argument("--match", help="only mutants whose id contains this text")
+    parser.add_argument(
+        "--match", help="only mutants whose id contains this text (or one of several, comma-separated)"
+    )
     parser.add_argument("--rereport", action="store_true",
                         help="rewrite the report from mutation.json with the current EQUIVALENT table; run nothing")  # fmt: skip
     parser.add_argument("--minutes", type=float,
@@ -599,7 +601,8 @@ def main() -> None:
 
     mutants = all_mutants()
     if args.match:
-        mutants = [m for m in mutants if args.match in m.id]
+        wanted = args.match.split(",")
+        mutants = [m for m in mutants if any(text in m.id for text in wanted)]
     if args.list:
         for m in mutants:
             print(f"{m.id}\t{m.file}:{m.line}\t{m.original}  ->  {m.mutated}")
