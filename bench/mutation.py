@@ -479,7 +479,13 @@ def score(outcomes: list[Outcome]) -> dict:
 
 
 def write_report(
-    outcomes: list[Outcome], total: int, seconds: float, commit: str, fuzz_examples: int, clean: float
+    outcomes: list[Outcome],
+    total: int,
+    seconds: float,
+    commit: str,
+    fuzz_examples: int,
+    clean: float,
+    note: str = "",
 ) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     summary = score(outcomes)
@@ -493,6 +499,7 @@ def write_report(
         "commit": commit,
         "seconds": round(seconds, 1),
         "mutants_generated": total,
+        "note": note,
         "fuzz_examples": fuzz_examples,
         "baseline_seconds": round(clean, 1),
         **summary,
@@ -513,6 +520,7 @@ def write_report(
         f"{summary['stillborn']} did not compile, {summary['equivalent']} argued equivalent"
         f"{', ' + str(summary['errors']) + ' broke pytest itself (not counted)' if summary['errors'] else ''}.",
         "",
+        *([note, ""] if note else []),
         "How: each mutant is compiled (a compiler error makes it stillborn), then the contract suite "
         "runs against it with `-x`, files naming the mutated function first and the hypothesis "
         f"state machine last, with PEERLEND_FUZZ_EXAMPLES={fuzz_examples}, no shrinking and a fixed "
@@ -566,7 +574,8 @@ def rereport(mutants: list[Mutant]) -> None:
             outcome = Outcome(mutant, "equivalent", outcome.seconds, EQUIVALENT[mutant.id])
         outcomes.append(outcome)
     write_report(sorted(outcomes, key=_order), data["mutants_generated"], data["seconds"], data["commit"],
-                 data.get("fuzz_examples", FUZZ_EXAMPLES), data.get("baseline_seconds", 0.0))  # fmt: skip
+                 data.get("fuzz_examples", FUZZ_EXAMPLES), data.get("baseline_seconds", 0.0),
+                 data.get("note", ""))  # fmt: skip
 
 
 def _prefix_spread(items: list) -> list:
