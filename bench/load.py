@@ -58,8 +58,8 @@ ERC20_ABI = [
 # Gas limit per call (generous; a block is mined until the pool is empty, so limits only
 # decide how many transactions fit one block).
 GAS = {
-    "mint": 150_000, "approve": 100_000, "attest": 200_000, "push_scores": 6_000_000, "request_loan": 400_000,
-    "fund": 400_000, "cancel": 200_000, "refund": 300_000, "disburse": 400_000, "repay": 1_500_000,
+    "mint": 150_000, "approve": 100_000, "attest": 200_000, "push_scores": 6_000_000, "request_loan": 800_000,
+    "fund": 800_000, "cancel": 300_000, "refund": 400_000, "disburse": 800_000, "repay": 1_500_000,
     "repay_in_full": 800_000, "claim": 300_000, "transferFrom": 200_000, "mark_default": 800_000,
     "deposit_reserve": 200_000,
 }  # fmt: skip

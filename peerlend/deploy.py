@@ -51,15 +51,29 @@ def _existing(project, chain, record: dict | None, name: str):
     return getattr(project, name).at(address)
 
 
+def _previous_record(chain_id: int, echo) -> dict[str, Any] | None:
+    """The record to reuse on this chain, if it describes contracts of this release."""
+    try:
+        found = deployments.load_deployment(chain_id)
+    except deployments.DeploymentNotFound:
+        return None
+    except deployments.DeploymentError as error:
+        # A record from an older release (e.g. written before LoanLens existed): its contracts
+        # are not this release's, so none of them is reused.
+        echo(f"deploying afresh: {error}")
+        return None
+    if found.abi_mismatches:
+        echo(f"deploying afresh: the recorded {', '.join(found.abi_mismatches)} have another ABI than this release")
+        return None
+    return found.record
+
+
 def deploy_all(deployer, params: dict[str, Any], *, reuse: bool = True, echo=print) -> dict[str, Any]:
     """Deploys (or reuses) every contract, wires roles and parameters, and returns the record."""
     from ape import accounts, chain, project
 
     chain_id = chain.chain_id
-    try:
-        previous = deployments.load_deployment(chain_id).record if reuse else None
-    except deployments.DeploymentNotFound:
-        previous = None
+    previous = _previous_record(chain_id, echo) if reuse else None
     test_accounts = accounts.test_accounts if chain_id in LOCAL_CHAIN_IDS else []
     roles = {
         name: _resolve(name, ref, test_accounts)
