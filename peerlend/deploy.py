@@ -63,7 +63,9 @@ def _previous_record(chain_id: int, echo) -> dict[str, Any] | None:
         echo(f"deploying afresh: {error}")
         return None
     if found.abi_mismatches:
-        echo(f"deploying afresh: the recorded {', '.join(found.abi_mismatches)} have another ABI than this release")
+        echo(
+            f"deploying afresh: the recorded {', '.join(found.abi_mismatches)} have another ABI than this release"
+        )
         return None
     return found.record
 
