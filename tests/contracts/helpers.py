@@ -12,14 +12,16 @@ from typing import NamedTuple
 import boa
 
 from peerlend import loanmath
+from peerlend.vocabulary import LoanStatus, Method
 
 DAY = 86_400
 UNIT = 10**6  # tUSD has 6 decimals
 MAX = 2**256 - 1
 
-# Methods and statuses as LoanBook publishes them (LoanBook.OPEN(), LoanBook.BULLET(), ...).
-EQUAL_INSTALLMENT, EQUAL_PRINCIPAL, INTEREST_ONLY, BULLET = range(4)
-OPEN, FUNDED, ACTIVE, REPAID, DEFAULTED, CANCELLED, EXPIRED = range(1, 8)
+# Methods and statuses from the one vocabulary (tests/test_vocabulary.py checks it against
+# LoanBook.OPEN(), LoanBook.BULLET(), ...); plain ints, as the contracts return them.
+EQUAL_INSTALLMENT, EQUAL_PRINCIPAL, INTEREST_ONLY, BULLET = (int(m) for m in Method)
+OPEN, FUNDED, ACTIVE, REPAID, DEFAULTED, CANCELLED, EXPIRED = (int(s) for s in LoanStatus)
 ACC_SCALE = loanmath.ACC_SCALE
 
 
