@@ -26,20 +26,15 @@ from web3 import Web3
 from peerlend import abi
 from peerlend.devchain import Anvil, free_port
 from tests.oracle.helpers import deploy, dev_account, model_path, service_env, start_service
-
-ROOT = Path(__file__).resolve().parents[2]
-PROVIDER_JS = (Path(__file__).parent / "wallet_provider.js").read_text()
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-]  # fmt: skip
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
-CHAIN_ID = 31337
-# Screenshots go to the test's temporary directory; PEERLEND_SCREENSHOTS=1 writes the committed
-# ones in docs/screenshots/ (their dates and hashes change on every run).
-SCREENSHOTS = ROOT / "docs" / "screenshots"
-OPERATOR_TOKEN = "operator-test-token"  # acknowledges AML alerts (PEERLEND_RISK_OPERATOR_TOKEN)
+from tests.web.helpers import (
+    CHAIN_ID,
+    CHROMIUM_ARGS,
+    DESKTOP,
+    OPERATOR_TOKEN,
+    PROVIDER_JS,
+    ROOT,
+    SCREENSHOTS,
+)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import requests
 from playwright.sync_api import expect
 
 from peerlend.vocabulary import DAY
-from tests.web.conftest import OPERATOR_TOKEN
+from tests.web.helpers import OPERATOR_TOKEN
 
 UNIT = 10**6
 TRANSFER_ABI = [

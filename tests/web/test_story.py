@@ -22,7 +22,7 @@ from playwright.sync_api import expect
 
 from peerlend.vocabulary import DAY
 from tests.oracle.helpers import dev_account, fields_for, signed_payload
-from tests.web.conftest import DESKTOP, PHONE
+from tests.web.helpers import DESKTOP, PHONE
 
 UNIT = 10**6  # tUSD has 6 decimals
 ATTESTER, ORACLE, ADMIN, RISK = 2, 3, 0, 1

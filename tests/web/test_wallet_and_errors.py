@@ -11,7 +11,7 @@ import sys
 import requests
 from playwright.sync_api import expect
 
-from tests.web.conftest import CHAIN_ID, ROOT
+from tests.web.helpers import CHAIN_ID, ROOT
 
 
 def test_served_at_root_with_local_assets(platform, pages):
