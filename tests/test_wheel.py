@@ -56,7 +56,9 @@ def installed(tmp_path_factory):
     # environment's path after its own site-packages. Only a path, so no .pth file of the
     # development environment (such as an editable install of a checkout) is run.
     (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "--no-deps",
+    # --ignore-installed: the dependencies folder holds this checkout's editable install, which
+    # pip would otherwise take as "peerlend already installed" and skip the wheel.
+    run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "--no-deps", "--ignore-installed",
          "--no-index", "-q", str(wheel)], cwd=work)  # fmt: skip
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
