@@ -22,10 +22,6 @@ HERE = Path(__file__).resolve().parent
 DIST = HERE / "dist"
 # What the page calls on the contracts; everything else it reads from the API.
 CONTRACTS = ("LoanBook", "LoanNote", "IdentityRegistry", "CreditOracle", "LoanLens")
-ERC20_ABI = [
-    {"type": "function", "name": name, "stateMutability": "view", "inputs": [], "outputs": [{"type": kind, "name": ""}]}
-    for name, kind in (("symbol", "string"), ("decimals", "uint8"))
-]  # fmt: skip
 NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>Peerlend</title>
 <p>The web app is not built. Run <code>make setup</code> (it runs <code>node backend/web/build.mjs</code>).</p>"""
 ORACLE_PATHS = ("applications", "signing", "health")
@@ -34,7 +30,7 @@ ORACLE_PATHS = ("applications", "signing", "health")
 @lru_cache(maxsize=64)
 def _token_info(rpc_url: str, chain_id: int, address: str) -> dict:
     """Symbol and decimals of an ERC-20, read once per chain (they never change)."""
-    contract = Rpc(rpc_url).w3.eth.contract(address=address, abi=ERC20_ABI)
+    contract = Rpc(rpc_url).w3.eth.contract(address=address, abi=abi.ERC20)
     return {
         "address": address,
         "symbol": contract.functions.symbol().call(),

@@ -45,6 +45,24 @@ USED: dict[str, dict[str, tuple[str, ...]]] = {
 }  # fmt: skip
 
 
+# The part of ERC-20 that Peerlend calls on an allow-listed token (metadata, balances, approval):
+# the token is not ours, so its ABI is not vendored with the contracts'.
+ERC20: list[dict[str, Any]] = [
+    {"type": "function", "name": name, "stateMutability": "view", "inputs": inputs,
+     "outputs": [{"name": "", "type": kind}]}
+    for name, inputs, kind in (
+        ("symbol", [], "string"),
+        ("decimals", [], "uint8"),
+        ("balanceOf", [{"name": "owner", "type": "address"}], "uint256"),
+        ("allowance", [{"name": "owner", "type": "address"}, {"name": "spender", "type": "address"}], "uint256"),
+    )
+] + [
+    {"type": "function", "name": "approve", "stateMutability": "nonpayable",
+     "inputs": [{"name": "spender", "type": "address"}, {"name": "amount", "type": "uint256"}],
+     "outputs": [{"name": "", "type": "bool"}]},
+]  # fmt: skip
+
+
 @cache
 def load(name: str) -> list[dict[str, Any]]:
     return json.loads(resources.files(__name__).joinpath(f"{name}.json").read_text())

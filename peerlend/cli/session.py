@@ -40,21 +40,6 @@ CHECKOUT_DEPLOYMENTS = Path(__file__).resolve().parents[2] / "deployments"
 MAX_TEST_ACCOUNT = 2**31 - 1  # BIP-32 non-hardened index
 WHERE_ELSE = "--rpc URL (or $PEERLEND_RPC_URL), or --network for an ape network such as ethereum:sepolia:node"
 
-ERC20_ABI = [
-    {"type": "function", "name": name, "stateMutability": "view", "inputs": inputs,
-     "outputs": [{"name": "", "type": kind}]}
-    for name, inputs, kind in (
-        ("symbol", [], "string"),
-        ("decimals", [], "uint8"),
-        ("balanceOf", [{"name": "owner", "type": "address"}], "uint256"),
-        ("allowance", [{"name": "owner", "type": "address"}, {"name": "spender", "type": "address"}], "uint256"),
-    )
-] + [
-    {"type": "function", "name": "approve", "stateMutability": "nonpayable",
-     "inputs": [{"name": "spender", "type": "address"}, {"name": "amount", "type": "uint256"}],
-     "outputs": [{"name": "", "type": "bool"}]},
-]  # fmt: skip
-
 
 def default_rpc_url() -> str:
     """$PEERLEND_RPC_URL, else the demo's anvil: http://127.0.0.1:$PEERLEND_ANVIL_PORT (8545)."""
@@ -254,7 +239,7 @@ class Session:
             address = self.deployment.tokens[0]
         address = to_checksum_address(address)
         if address not in self._tokens:
-            contract = self._contract(address, ERC20_ABI)
+            contract = self._contract(address, abi.ERC20)
             try:
                 symbol, decimals = contract.functions.symbol().call(), contract.functions.decimals().call()
             except Exception:
