@@ -94,15 +94,14 @@ def db_dir(tmp_path):
 
 
 def test_kill_before_every_statement_of_the_first_migration(db_dir):
-    tmp_path = db_dir
-    schema_url = f"sqlite:///{tmp_path / 'reference.db'}"
+    schema_url = f"sqlite:///{db_dir / 'reference.db'}"
     total = count_statements(schema_url)
     complete = schema(schema_url)
-    empty = schema(f"sqlite:///{tmp_path / 'empty.db'}")
+    empty = schema(f"sqlite:///{db_dir / 'empty.db'}")
     assert total > 40, f"expected the full migration to send many statements, got {total}"
 
     for k in range(1, total + 1):
-        url = f"sqlite:///{tmp_path / f'killed_{k}.db'}"
+        url = f"sqlite:///{db_dir / f'killed_{k}.db'}"
         status = migrate_and_die_before(url, k)
         assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, (
             f"statement {k}: the child was not killed (status {status})"

@@ -14,12 +14,12 @@ from collections import Counter
 from fastapi.testclient import TestClient
 
 from backend.api.app import create_app
+from backend.core.views import DISBURSED
 from backend.db.session import migrate
 from backend.indexer.sync import Indexer
 from peerlend.db import make_engine
 from tests.backend.helpers import make_settings
 
-DISBURSED = ("ACTIVE", "REPAID", "DEFAULTED")
 READERS = 4
 
 
