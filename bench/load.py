@@ -431,7 +431,8 @@ class Loader:
     def kyc(self, account: str) -> dict[str, str]:
         # one identity per account, the same in every run: loading a chain again renews it
         identity = keccak(b"bench-identity" + bytes.fromhex(account[2:]))
-        return self.tx(self.attester, self.identity.attest, account, identity, 2**40)
+        expires_at = 2**40 - 1  # the latest expiry the registry can store
+        return self.tx(self.attester, self.identity.attest, account, identity, expires_at)
 
     def scores(self) -> None:
         """Grades A–C (exposure caps of 20,000–100,000 units: never binding at these principals)."""

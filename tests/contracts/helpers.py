@@ -5,6 +5,8 @@ Tests and fixtures import from here (never from conftest), so a helper has one h
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from typing import NamedTuple
@@ -72,6 +74,27 @@ KYC_TTL = 3 * 365 * DAY
 def compiled(path: str):
     """Each contract is compiled once per test process (compiling LoanBook takes seconds)."""
     return boa.load_partial(path)
+
+
+@contextmanager
+def storage_reads(contract) -> Iterator[list[int]]:
+    """Yields the list of `contract`'s storage slots read (SLOAD) by the calls inside the block,
+    in order, as the EVM reads them: `set(slots)` is what a fresh transaction pays cold."""
+    state = boa.env.evm.vm.state
+    target = contract.address.canonical_address
+    slots: list[int] = []
+    read = state.get_storage
+
+    def recording(address, slot, from_journal=True):
+        if address == target:
+            slots.append(slot)
+        return read(address, slot, from_journal)
+
+    state.get_storage = recording
+    try:
+        yield slots
+    finally:
+        del state.get_storage
 
 
 def identity_of(account) -> bytes:

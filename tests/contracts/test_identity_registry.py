@@ -1,4 +1,5 @@
-"""IdentityRegistry (实名认证 / 反洗钱): roles, attestations, identity uniqueness, blocklist."""
+"""IdentityRegistry (实名认证 / 反洗钱): roles, attestations, identity uniqueness, blocklist, identity
+ids, and the one-slot `standing` view LoanBook reads."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from eth.exceptions import Revert
 from eth_utils import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.contracts.helpers import storage_reads
 
 MISSING_ROLE = "access_control: account is missing role"
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -395,6 +398,150 @@ def test_registry_rejects_ether(registry, alice):
     assert boa.env.get_balance(registry.address) == 0
 
 
+# --------------------------------------------------------------------------- expiry range
+
+
+def test_attest_rejects_expiry_beyond_40_bits(registry, attester, alice):
+    """The standing word keeps expires_at in 40 bits (year 36812): larger values would wrap."""
+    with boa.env.prank(attester), boa.reverts("identity: expiry too far"):
+        registry.attest(alice, ID_1, 2**40)
+    attest(registry, attester, alice, ID_1, 2**40 - 1)
+    assert registry.attestation(alice).expires_at == 2**40 - 1
+    assert registry.is_verified(alice)
+
+
+# --------------------------------------------------------------------------- identity ids
+
+
+def test_identity_ids_are_sequential_from_one(registry, attester, alice, bob, carol):
+    assert registry.identity_count() == 0
+    assert registry.identity_id_of(ID_1) == 0
+    attest(registry, attester, alice, ID_1, now() + DAY)
+    attest(registry, attester, bob, ID_2, now() + DAY)
+    id_3 = identity("ID-3")
+    attest(registry, attester, carol, id_3, now() + DAY)
+    assert [registry.identity_id_of(h) for h in (ID_1, ID_2, id_3)] == [1, 2, 3]
+    assert [registry.identity_hash_of(i) for i in (1, 2, 3)] == [ID_1, ID_2, id_3]
+    assert registry.identity_count() == 3
+    assert registry.identity_hash_of(0) == ZERO_HASH
+    assert registry.identity_hash_of(4) == ZERO_HASH
+    assert registry.identity_id_of(identity("never attested")) == 0
+
+
+def test_identity_id_survives_renewal_revoke_and_new_wallets(registry, attester, alice, bob, carol):
+    expires_at = now() + DAY
+    attest(registry, attester, alice, ID_1, expires_at)
+    attest(registry, attester, alice, ID_1, expires_at + DAY)  # renewal
+    assert registry.identity_id_of(ID_1) == 1
+    with boa.env.prank(attester):
+        registry.revoke(alice)
+    assert registry.identity_id_of(ID_1) == 1 and registry.identity_hash_of(1) == ID_1
+    attest(registry, attester, bob, ID_1, now() + DAY)  # after revoke: a new wallet
+    set_time(now() + DAY)  # bob's KYC lapses, the person comes back with carol's wallet
+    attest(registry, attester, carol, ID_1, now() + DAY)
+    assert registry.identity_count() == 1
+    assert registry.standing(bob)[2] == registry.standing(carol)[2] == 1
+    assert registry.account_of(ID_1) == carol
+
+
+def test_refused_attest_assigns_no_id(registry, attester, alice, bob):
+    attest(registry, attester, alice, ID_1, now() + DAY)
+    with boa.env.prank(attester), boa.reverts("identity: identity in use"):
+        registry.attest(bob, ID_1, now() + DAY)
+    with boa.env.prank(attester), boa.reverts("identity: expired"):
+        registry.attest(bob, ID_2, now())
+    assert registry.identity_count() == 1
+    assert registry.identity_id_of(ID_2) == 0
+
+
+def test_moving_a_wallet_changes_its_id_not_the_identities(registry, attester, alice, bob):
+    attest(registry, attester, alice, ID_1, now() + DAY)
+    attest(registry, attester, alice, ID_2, now() + DAY)
+    assert registry.standing(alice) == (True, False, 2)
+    assert (registry.identity_id_of(ID_1), registry.identity_id_of(ID_2)) == (1, 2)
+    attest(registry, attester, bob, ID_1, now() + DAY)  # the released identity, on another wallet
+    assert registry.standing(bob) == (True, False, 1)
+    assert registry.identity_count() == 2
+
+
+# --------------------------------------------------------------------------- standing
+
+
+def expected_standing(registry, account) -> tuple[bool, bool, int]:
+    """`standing` as the older views define it."""
+    identity_hash = registry.attestation(account).identity_hash
+    identity_id = registry.identity_id_of(identity_hash) if identity_hash != ZERO_HASH else 0
+    return (registry.is_verified(account), registry.is_blocked(account), identity_id)
+
+
+def check_standing(registry, account, expected):
+    assert registry.standing(account) == expected == expected_standing(registry, account)
+
+
+def test_standing_in_every_state(registry, attester, risk_officer, alice, bob, carol):
+    check_standing(registry, alice, (False, False, 0))  # never attested
+    expires_at = now() + DAY
+    attest(registry, attester, alice, ID_1, expires_at)
+    check_standing(registry, alice, (True, False, 1))  # attested
+    set_time(expires_at - 1)
+    check_standing(registry, alice, (True, False, 1))
+    set_time(expires_at)
+    check_standing(registry, alice, (False, False, 1))  # expired: still on record
+    attest(registry, attester, bob, ID_1, now() + DAY)  # the identity moves to another wallet
+    check_standing(registry, bob, (True, False, 1))
+    check_standing(registry, alice, (False, False, 1))
+    attest(registry, attester, alice, ID_2, now() + DAY)  # the old wallet moves to another identity
+    check_standing(registry, alice, (True, False, 2))
+    with boa.env.prank(risk_officer):
+        registry.set_blocked(alice, True)
+        registry.set_blocked(carol, True)
+    check_standing(registry, alice, (True, True, 2))  # blocked
+    check_standing(registry, carol, (False, True, 0))  # blocked, never attested
+    with boa.env.prank(attester):
+        registry.revoke(alice)
+    check_standing(registry, alice, (False, True, 0))  # revoked: the block stays
+    attest(registry, attester, alice, ID_2, now() + DAY)
+    check_standing(registry, alice, (True, True, 2))  # re-attested: the block still stays
+    with boa.env.prank(risk_officer):
+        registry.set_blocked(alice, False)
+    check_standing(registry, alice, (True, False, 2))  # unblocked
+    with boa.env.prank(risk_officer):
+        registry.set_blocked(alice, False)  # unblocking twice changes nothing
+    check_standing(registry, alice, (True, False, 2))
+    record = registry.attestation(alice)
+    assert (record.identity_hash, record.attester) == (ID_2, attester)
+
+
+def test_block_leaves_the_attestation_untouched(registry, attester, risk_officer, alice):
+    expires_at = now() + DAY
+    attest(registry, attester, alice, ID_1, expires_at)
+    before = tuple(registry.attestation(alice))
+    with boa.env.prank(risk_officer):
+        registry.set_blocked(alice, True)
+    assert tuple(registry.attestation(alice)) == before
+    assert registry.account_of(ID_1) == alice
+
+
+def test_standing_reads_one_storage_slot(registry, attester, risk_officer, alice, bob):
+    """LoanBook's per-call registry cost: one (cold) slot for standing, is_verified, is_blocked."""
+    attest(registry, attester, alice, ID_1, now() + DAY)
+    with boa.env.prank(risk_officer):
+        registry.set_blocked(alice, True)
+    for account in (alice, bob):  # attested and blocked; never attested
+        for view in (registry.standing, registry.is_verified, registry.is_blocked):
+            with storage_reads(registry) as slots:
+                view(account)
+            assert len(set(slots)) == 1, (view, slots)
+    with storage_reads(registry) as slots:
+        registry.standing(alice)
+        registry.is_verified(alice)
+        registry.is_blocked(alice)
+    assert len(set(slots)) == 1  # the same slot: after standing, the others read it warm
+    with storage_reads(registry) as slots:
+        registry.attestation(alice)
+    assert len(set(slots)) == 3  # standing word, identity hash, attester
+
+
 # --------------------------------------------------------------------------- property
 
 
@@ -453,3 +600,77 @@ def test_property_one_verified_wallet_per_identity(registry, attester, ops):
                     verified_ids.append(model[acct][0])
                     assert registry.account_of(model[acct][0]) == acct
             assert len(verified_ids) == len(set(verified_ids))
+
+
+BLOCK_OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["attest", "attest", "revoke", "block", "unblock", "wait"]),
+        st.integers(0, 3),  # account index
+        st.integers(0, 2),  # identity index
+        st.integers(1, 3 * DAY),  # ttl for attest / seconds for wait
+    ),
+    min_size=1,
+    max_size=30,
+)
+
+
+@settings(
+    max_examples=FUZZ_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(ops=BLOCK_OPS)
+def test_property_standing_matches_the_views_and_the_model(registry, attester, risk_officer, ops):
+    """Random attest / revoke / block / time-travel sequences: after every step `standing` equals
+    the older views and a Python model, and identity ids are assigned once, in first-attest order."""
+    accounts = [boa.env.generate_address(f"stand{i}") for i in range(4)]
+    identities = [identity(f"stand-id-{i}") for i in range(3)]
+    with boa.env.anchor():
+        records: dict[str, tuple[bytes, int, int]] = {}  # account -> (identity, expires_at, attested_at)
+        blocked: set[str] = set()
+        ids: dict[bytes, int] = {}
+        for op, a, i, n in ops:
+            account, ident = accounts[a], identities[i]
+            if op == "wait":
+                set_time(now() + n)
+            elif op == "attest":
+                in_use = any(
+                    other != account and h == ident and now() < exp for other, (h, exp, _) in records.items()
+                )
+                if in_use:
+                    with boa.env.prank(attester), boa.reverts("identity: identity in use"):
+                        registry.attest(account, ident, now() + n)
+                else:
+                    attest(registry, attester, account, ident, now() + n)
+                    records[account] = (ident, now() + n, now())
+                    ids.setdefault(ident, len(ids) + 1)
+            elif op == "revoke":
+                if account in records:
+                    with boa.env.prank(attester):
+                        registry.revoke(account)
+                    del records[account]
+                else:
+                    with boa.env.prank(attester), boa.reverts("identity: not attested"):
+                        registry.revoke(account)
+            else:
+                with boa.env.prank(risk_officer):
+                    registry.set_blocked(account, op == "block")
+                (blocked.add if op == "block" else blocked.discard)(account)
+
+            assert registry.identity_count() == len(ids)
+            for ident, identity_id in ids.items():
+                assert registry.identity_id_of(ident) == identity_id
+                assert registry.identity_hash_of(identity_id) == ident
+            for acct in accounts:
+                record = records.get(acct)
+                expected = (
+                    record is not None and now() < record[1],
+                    acct in blocked,
+                    ids[record[0]] if record else 0,
+                )
+                assert registry.standing(acct) == expected == expected_standing(registry, acct)
+                attestation = registry.attestation(acct)
+                if record:
+                    assert tuple(attestation) == (record[0], record[1], record[2], attester)
+                else:
+                    assert tuple(attestation) == (ZERO_HASH, 0, 0, ZERO_ADDRESS)
