@@ -20,7 +20,8 @@
      including `ORACLE_ROLE`, can move tokens through it. A score record
      is packed into two storage slots (model, and score | grade |
      updated_at | expires_at) to keep batch pushes cheap; `score_of`
-     unpacks it into the `ICreditOracle.Score` struct. An account's request
+     unpacks it into the `ICreditOracle.Score` struct, `credit_of` reads
+     the packed word alone. An account's request
      state (latest nonce, answered nonce, request time) is one more slot.
 """
 
@@ -336,6 +337,22 @@ def score_of(account: address) -> ICreditOracle.Score:
         updated_at=(record.packed >> _UPDATED_SHIFT) & _MASK_64,
         expires_at=(record.packed >> _EXPIRES_SHIFT) & _MASK_64,
     )
+
+
+@external
+@view
+def credit_of(account: address) -> (uint256, uint256, uint256):
+    """
+    @notice The score, grade and expiry of the latest score pushed for
+            `account`, without the model: one storage slot, for callers
+            that gate on the score (LoanBook).
+    @param account The account to look up.
+    @return uint256 The score; 0 if no score was ever pushed.
+    @return uint256 The grade (1 = A ... 5 = E, 0 = none or ineligible).
+    @return uint256 The expiry time; the score may be expired.
+    """
+    packed: uint256 = self._records[account].packed
+    return packed & _MASK_16, (packed >> _GRADE_SHIFT) & _MASK_16, (packed >> _EXPIRES_SHIFT) & _MASK_64
 
 
 @external

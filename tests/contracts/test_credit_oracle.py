@@ -1,5 +1,5 @@
 """CreditOracle: roles, batch score pushes, grading, requests (cooldown, one pending per account,
-answered at most once), freshness, gas, no token power."""
+answered at most once), freshness, the one-slot `credit_of` view, gas, no token power."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector, keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from tests.contracts.helpers import storage_reads
 
 MISSING_ROLE = "access_control: account is missing role"
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -173,6 +175,7 @@ def test_push_stores_and_emits(oracle, pusher, alice, bob):
 
 def test_unknown_account_has_empty_score(oracle, alice):
     assert tuple(oracle.score_of(alice)) == (0, 0, ZERO_HASH, 0, 0)
+    assert oracle.credit_of(alice) == (0, 0, 0)
     assert not oracle.is_fresh(alice)
 
 
@@ -414,10 +417,65 @@ def test_property_score_record_round_trips(oracle, pusher, alice, score, ttl, st
         push(oracle, pusher, [alice], [score], model=model, ttl=ttl)
         expected = (score, reference_grade(score, DEFAULT_THRESHOLDS), model, start, start + ttl)
         assert tuple(oracle.score_of(alice)) == expected
+        assert oracle.credit_of(alice) == (score, expected[1], start + ttl)
         set_time(start + ttl - 1)
         assert oracle.is_fresh(alice)
         set_time(start + ttl)
         assert not oracle.is_fresh(alice)
+
+
+# --------------------------------------------------------------------------- credit_of
+
+
+def credit_fields(oracle, account) -> tuple[int, int, int]:
+    record = oracle.score_of(account)
+    return (record.score, record.grade, record.expires_at)
+
+
+@settings(
+    max_examples=FUZZ_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(["push", "push", "thresholds", "wait"]),
+            st.integers(0, 2),  # account index
+            st.integers(300, 850),  # score, or the top threshold
+            st.integers(HOUR, MAX_TTL),  # ttl, or seconds to wait
+        ),
+        min_size=1,
+        max_size=15,
+    )
+)
+def test_property_credit_of_is_score_of_without_the_model(oracle, deployer, pusher, steps):
+    """Over pushes, overwrites, threshold changes and time: credit_of = score_of's (score, grade,
+    expires_at) for every account, scored or not, fresh or expired."""
+    accounts = fresh_accounts("credit", 3)
+    with boa.env.anchor():
+        for action, who, value, seconds in steps:
+            if action == "push":
+                push(oracle, pusher, [accounts[who]], [value], model=keccak(bytes([who])), ttl=seconds)
+            elif action == "thresholds":
+                top = max(value, 700)
+                with boa.env.prank(deployer):
+                    oracle.set_grade_thresholds([top - 40 * k for k in range(5)])
+            else:
+                set_time(now() + seconds)
+            for account in accounts:
+                assert oracle.credit_of(account) == credit_fields(oracle, account)
+
+
+def test_credit_of_reads_one_storage_slot(oracle, pusher, alice, bob):
+    push(oracle, pusher, [alice], [700])
+    for account in (alice, bob):  # scored; never scored
+        with storage_reads(oracle) as slots:
+            oracle.credit_of(account)
+        assert len(set(slots)) == 1
+        with storage_reads(oracle) as slots:
+            oracle.score_of(account)
+        assert len(set(slots)) == 2  # the packed word and the model
 
 
 # --------------------------------------------------------------------------- requests
