@@ -1,7 +1,9 @@
 """`make mutate`: how much of the contracts' money logic the contract suite actually checks.
 
     python -m bench.mutation                  # every mutant of the money paths
+    python -m bench.mutation --jobs 2         # two workers, one core each
     python -m bench.mutation --limit 40       # a sample (evenly spread), for a quick look
+    python -m bench.mutation --resume         # reuse what earlier runs decided and still holds
     python -m bench.mutation --list           # print the mutants, run nothing
 
 A mutant is the contract source with one small change a real bug could make:
@@ -16,25 +18,41 @@ refunds) of LoanBook, LoanLens and the schedule/loan math modules; never signatu
 docstrings, revert messages, type bounds (`DynArray[T, 360]`), a local's `= 0` initializer or
 `log` statements (events are checked by the indexer's tests against the chain).
 
-Each mutant is compiled first (a mutant the compiler rejects is "stillborn" and not counted;
-a module is compiled through the contract that imports it), then the contract suite runs
-against it in a scratch copy, stopping at the first failure: the test files that name the
-mutated function first, the hypothesis state machine last, with PEERLEND_FUZZ_EXAMPLES lowered
-(--fuzz-examples), no shrinking and a fixed hypothesis seed. The unmutated suite must pass the
-same way first (the baseline), which also sets the per-mutant timeout (3x the baseline). A
-failing or timed-out suite kills the mutant; a passing one lets it survive. Survivors are
-either killed by a new test (tests/contracts/test_mutation_kills.py) or argued equivalent (no
-input can tell them from the original) in EQUIVALENT below, by mutant id, with the argument.
-Ids hash the file, function and line text (not the line number), so they stay the same across
-runs and across edits elsewhere in the file.
+How a run goes (bench/mutation_worker.py does the compiling and testing):
+- One long-lived worker per job, each in its own scratch copy of the checkout, imports pytest,
+  boa and the test modules and compiles every contract once; each mutant is then handled in a
+  forked child of it, so nothing is imported or collected again and nothing leaks between
+  mutants.
+- The coverage map: the contract suite runs once on the unmutated contracts with boa's
+  program-counter trace on, recording per test the contract lines it executes and its
+  duration. It must pass (the baseline), or every mutant would "die".
+- Per mutant: the contracts that include the mutated file are compiled, once (a compiler error:
+  stillborn, not counted; the original bytecode: equivalent; the bytecode of a mutant already
+  run: that mutant's outcome). Stage 1 runs the tests that execute the mutated line, cheapest
+  first, with `-x`: the first failure kills it. Only a stage-1 survivor meets stage 2, the rest
+  of the contract suite (--no-confirm skips it). A stage running over three times its
+  unmutated time plus a minute kills the mutant (a loop running away).
+- Hypothesis runs the mutation profile (tests/hypothesis_profiles.py, selected by
+  PEERLEND_HYPOTHESIS_PROFILE=mutation): --examples derandomized examples per property, no
+  deadline, no database, no shrinking, so an outcome is the same on every run.
+- Outcomes are cached in .cache/mutation by the digest of the mutated contract sources;
+  --resume reuses a kill while the killing test's file (and the suite's shared helpers) is
+  unchanged, a survivor only while the whole suite is, a stillborn or bytecode-equivalent
+  mutant while the sources are. After adding a kill test, `--resume` reruns the survivors only.
 
-The score, per function and in all, and every survivor go to bench/results/mutation.md (and
-mutation.json). Not part of `make test`: a full run compiles and tests hundreds of mutants.
+Survivors are either killed by a new test (tests/contracts/test_mutation_kills.py) or argued
+equivalent (no input can tell them from the original) in EQUIVALENT below, by mutant id, with
+the argument. Ids hash the file, function and line text (not the line number), so they stay the
+same across runs and across edits elsewhere in the file.
+
+The score, per money path, per function and in all, every survivor, every equivalent and the
+time per mutant go to bench/results/mutation.md (and mutation.json). Not part of `make test`.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -130,18 +148,52 @@ EQUIVALENT: dict[str, str] = {
         "elapsed = now - max(now, accrued_until) = 0 (accrued_until <= now), adding 0; installment "
         "k + 1 has late_from + period_seconds > now and stops it, as the original stopped at k."
     ),
+    "LoanBook:_pay:dropped:b325e192": (
+        '`_check(paid > 0, "nothing owed")` in _pay cannot fail: _pay runs on an ACTIVE loan '
+        "(cursor <= installments: the payment that moves the cursor past the last installment "
+        "stores REPAID) with amount > 0 (repay checks it; repay_in_full passes principal "
+        "outstanding + interest + penalty, where outstanding = 0 leaves the last installment's "
+        "interest unpaid). _skip_settled keeps the cursor on an installment with part + interest "
+        "> 0, so scheduled_remaining > 0. The waterfall then pays something: penalty first; a due "
+        "cursor installment with nothing left to pay would already have moved the cursor (its "
+        "parts depend on the ledger only, not on the time); a running one takes its earned "
+        "interest and then min(budget, scheduled_remaining) > 0 of principal. So paid > 0, and "
+        "the dropped check never decides anything (it is a guard; tests reach its twin in "
+        "_recover)."
+    ),
 }
 
-# Run after everything else, for mutants with PEERLEND_FUZZ_EXAMPLES lowered (see --fuzz-examples).
-FUZZ_EXAMPLES = 10
-SLOW_LAST = ("tests/contracts/test_invariants.py",)
+# The profile's examples per hypothesis test (PEERLEND_MUTATION_EXAMPLES; see --examples).
+EXAMPLES = 10
 # Contract tests that never deploy LoanBook or its modules: they cannot kill a mutant.
 UNRELATED = ("tests/contracts/test_credit_oracle.py", "tests/contracts/test_identity_registry.py")
-# A module has no bytecode of its own: its mutants compile (and are tested) through this contract.
-COMPILED_BY = {
-    "contracts/lib/schedule_math.vy": "contracts/LoanBook.vy",
-    "contracts/lib/loan_math.vy": "contracts/LoanBook.vy",
-}
+# Files besides a test's own that decide its verdict: a cached kill holds while the killing
+# test's file and these are unchanged.
+SUPPORT = (
+    "tests/conftest.py", "tests/hypothesis_profiles.py", "tests/contracts/conftest.py",
+    "tests/contracts/helpers.py", "tests/contracts/model.py", "tests/contracts/reference.py",
+    "peerlend/loanmath.py", "peerlend/vocabulary.py",
+)  # fmt: skip
+# Coverage maps and cached outcomes (content-addressed, never committed).
+CACHE = ROOT / ".cache" / "mutation"
+
+# The report groups functions by the money path they belong to (first match wins).
+PATHS = (
+    ("fund", r"^fund$|_check_lender"),
+    ("gating", r"_check_(borrower|loan_terms)|^request_loan$"),
+    ("disburse", r"^disburse$|^_level$|_annuity|_ray_pow"),
+    ("repay waterfall", r"^repay$|_waterfall|^_pay$|_installment|_window_start|_skip_settled|_period_interest"),
+    ("payoff", r"repay_in_full|_payoff_parts|_earned"),
+    ("penalty", r"penalty|_accrue"),
+    ("default", r"default"),
+    ("recovery", r"_recover"),
+    ("claim", r"claim|_credit_notes"),
+    ("fees and reserve", r"fee|reserve"),
+    ("refund, cancel, expiry", r"refund|cancel|expire|_close|^_status$"),
+    ("views (lens)", r"^amount_due$|^schedule$|^loan$|^ledger$|^note$"),
+    ("terms packing", r"_pack_terms|_unpack_terms"),
+    ("transfers", r"^_pull$|^_push$"),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -158,9 +210,12 @@ class Mutant:
 @dataclass
 class Outcome:
     mutant: Mutant
-    result: str  # killed | survived | stillborn | equivalent | timeout
+    result: str  # killed | survived | stillborn | equivalent | timeout | error
     seconds: float
-    detail: str = ""
+    detail: str = ""  # the killing test, the compiler's error, the equivalence argument
+    compile_seconds: float = 0.0
+    stage: int = 0  # the stage that decided it: 1 the tests executing the line, 2 the rest
+    cached: bool = False  # taken from an earlier run (--resume)
 
 
 # ---------------------------------------------------------------------------
@@ -338,117 +393,291 @@ def apply(mutant: Mutant, source: str) -> str:
 
 
 # ---------------------------------------------------------------------------
-# Running
+# Fingerprints: what a cached map or outcome depends on
+# ---------------------------------------------------------------------------
+
+
+def _sha(*parts: str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def contract_sources(root: Path = ROOT) -> dict[str, str]:
+    return {str(p.relative_to(root)): p.read_text() for p in sorted((root / "contracts").rglob("*.vy"))}
+
+
+def sources_digest(sources: dict[str, str], mutant: Mutant | None = None) -> str:
+    """Every contract source, with `mutant` applied: the key of a mutant's cached outcome."""
+    texts = dict(sources)
+    if mutant is not None:
+        texts[mutant.file] = apply(mutant, texts[mutant.file])
+    return _sha(*(f"{path}\n{text}" for path, text in sorted(texts.items())))
+
+
+def test_files(root: Path = ROOT) -> list[str]:
+    files = sorted(str(p.relative_to(root)) for p in (root / "tests" / "contracts").glob("test_*.py"))
+    return [f for f in files if f not in UNRELATED]
+
+
+def _file_digest(root: Path, *files: str) -> str:
+    return _sha(*(f"{f}\n{(root / f).read_text() if (root / f).exists() else ''}" for f in files))
+
+
+def tests_digest(root: Path = ROOT) -> str:
+    """The contract suite as a whole: a cached survivor holds while this is unchanged."""
+    return _file_digest(root, *test_files(root), *SUPPORT)
+
+
+def killer_digest(root: Path, nodeid: str) -> str:
+    return _file_digest(root, nodeid.split("::", 1)[0], *SUPPORT)
+
+
+# ---------------------------------------------------------------------------
+# The coverage map: which tests execute which contract lines
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class CoverageMap:
+    """Built once per version of the contracts and tests by running the suite on the unmutated
+    contracts with boa's program-counter trace on (bench/mutation_worker.py): per test, the
+    contract lines it executed and how long it took."""
+
+    tests: list[str]
+    durations: dict[str, float]
+    covered: dict[str, dict[str, list[int]]]
+
+    def __post_init__(self) -> None:
+        self._index: dict[tuple[str, int], set[str]] = {}
+        for nodeid, files in self.covered.items():
+            for file, lines in files.items():
+                for line in lines:
+                    self._index.setdefault((file, line), set()).add(nodeid)
+
+    def executing(self, file: str, lines: range) -> set[str]:
+        found: set[str] = set()
+        for line in lines:
+            found |= self._index.get((file, line), set())
+        return found
+
+    def cheapest_first(self, tests) -> list[str]:
+        position = {t: i for i, t in enumerate(self.tests)}
+        return sorted(tests, key=lambda t: (self.durations.get(t, 0.0), position.get(t, 0)))
+
+    def seconds(self, tests) -> float:
+        return sum(self.durations.get(t, 0.0) for t in tests)
+
+
+def _function_span(root: Path, mutant: Mutant) -> range:
+    lines = (root / mutant.file).read_text().splitlines()
+    for _, start, end in _functions(lines):
+        if start < mutant.line <= end:
+            return range(start + 1, end + 1)
+    return range(mutant.line, mutant.line + 1)
+
+
+def stages(mutant: Mutant, cmap: CoverageMap, root: Path = ROOT) -> tuple[list[str], list[str]]:
+    """(stage 1, stage 2). Stage 1: the tests that execute the mutated line on the unmutated
+    contracts (a test that never reaches the line runs the mutant exactly as the original),
+    or, if the trace attributes the line to no test, those executing any line of its function;
+    cheapest first. Stage 2, for stage-1 survivors only: every other contract test."""
+    first = cmap.executing(mutant.file, range(mutant.line, mutant.line + 1))
+    if not first:
+        first = cmap.executing(mutant.file, _function_span(root, mutant))
+    rest = [t for t in cmap.tests if t not in first]
+    return cmap.cheapest_first(first), cmap.cheapest_first(rest)
+
+
+# ---------------------------------------------------------------------------
+# Workers: one long-lived pytest host per job (bench/mutation_worker.py)
 # ---------------------------------------------------------------------------
 
 
 def _scratch_checkout(into: Path) -> Path:
-    """A copy of the files the contract suite reads (contracts, tests, the shared layer)."""
-    for part in ("contracts", "tests", "peerlend", "backend", "oracle", "pyproject.toml", "ape-config.yaml"):
+    """A copy of what the contract suite reads (contracts, tests, the shared layer) and the
+    worker itself: mutants are written into the copy, never into the checkout."""
+    parts = (
+        "contracts",
+        "tests",
+        "peerlend",
+        "backend",
+        "oracle",
+        "bench",
+        "pyproject.toml",
+        "ape-config.yaml",
+    )
+    for part in parts:
         source = ROOT / part
         if source.is_dir():
-            shutil.copytree(source, into / part, ignore=shutil.ignore_patterns("__pycache__", ".build"))
+            shutil.copytree(
+                source, into / part, ignore=shutil.ignore_patterns("__pycache__", ".build", "results")
+            )
         elif source.exists():
             shutil.copy2(source, into / part)
     return into
 
 
-def _env(checkout: Path, fuzz_examples: int) -> dict:
+def _env(checkout: Path, examples: int) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(checkout)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    # Fewer hypothesis examples per property (the suites read this knob) and no shrinking: a
-    # mutant needs one failing example to die, not a minimal one.
-    env["PEERLEND_FUZZ_EXAMPLES"] = str(fuzz_examples)
+    # tests/hypothesis_profiles.py: few derandomized examples, no deadline, database or shrinking.
+    env["PEERLEND_HYPOTHESIS_PROFILE"] = "mutation"
+    env["PEERLEND_MUTATION_EXAMPLES"] = str(examples)
+    # The state machine's own knobs (tests/contracts/test_invariants.py).
+    env["PEERLEND_FUZZ_EXAMPLES"] = str(examples)
     env["PEERLEND_FUZZ_SHRINK"] = "0"
     return env
 
 
-def _run(command: list[str], checkout: Path, env: dict, timeout: float | None) -> tuple[int | None, str]:
-    """(exit code or None on timeout, output). On timeout the whole process group is killed."""
-    process = subprocess.Popen(command, cwd=checkout, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True)  # fmt: skip
-    try:
-        output, _ = process.communicate(timeout=timeout)
-        return process.returncode, output
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        return None, output
+class Worker:
+    def __init__(self, checkout: Path, examples: int, files: list[str]) -> None:
+        self.checkout = checkout
+        self._log = open(checkout / "worker.log", "w")  # noqa: SIM115 - closed in close()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bench.mutation_worker", *files],
+            cwd=checkout, env=_env(checkout, examples), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=self._log, text=True, start_new_session=True,
+        )  # fmt: skip
+        self._hello: dict | None = None
+
+    def hello(self) -> dict:
+        if self._hello is None:
+            self._hello = self._read()
+            if not self._hello.get("ready"):
+                raise SystemExit(f"mutation: the worker could not start: {self._hello.get('error')}")
+        return self._hello
+
+    def _read(self) -> dict:
+        line = self.process.stdout.readline()
+        if not line:
+            raise SystemExit(f"mutation: a worker died; see {self.checkout / 'worker.log'} and last.log")
+        return json.loads(line)
+
+    def ask(self, command: dict) -> dict:
+        self.process.stdin.write(json.dumps(command) + "\n")
+        self.process.stdin.flush()
+        return self._read()
+
+    def close(self) -> None:
+        try:
+            self.process.stdin.write(json.dumps({"cmd": "stop"}) + "\n")
+            self.process.stdin.flush()
+            self.process.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self._log.close()
 
 
-def _compile_target(file: str) -> str:
-    """The contract to compile for a mutant of `file`: a library module compiles as part of its user."""
-    return COMPILED_BY.get(file, file)
-
-
-def _compiles(checkout: Path, file: str, env: dict) -> tuple[bool, str]:
-    """Compile the mutated contract (boa's disk cache then serves it to the suite's fixtures)."""
-    code = "import sys, boa; boa.load_partial(sys.argv[1])"
-    status, output = _run([sys.executable, "-c", code, _compile_target(file)], checkout, env, 600)
-    if status == 0:
-        return True, ""
-    lines = [ln for ln in output.strip().splitlines() if ln.strip()]
-    return False, (lines[-1] if lines else "compiler timed out")
-
-
-def _test_files(checkout: Path, function: str | None = None) -> list[str]:
-    """Contract test files, cheapest first; those that name `function` before the others; the
-    hypothesis state machine (SLOW_LAST) always last, as it costs more than the rest together."""
-    files = [f for f in TEST_ORDER if (checkout / f).exists()]
-    files += sorted(
-        str(p.relative_to(checkout)) for p in (checkout / "tests" / "contracts").glob("test_*.py")
-        if str(p.relative_to(checkout)) not in TEST_ORDER + SLOW_LAST + UNRELATED
-    )  # fmt: skip
-    if function:
-        name = function.lstrip("_")
-        files.sort(key=lambda f: name not in (checkout / f).read_text())  # stable: keeps the order
-    return files + [f for f in SLOW_LAST if (checkout / f).exists()]
-
-
-def _pytest(files: list[str]) -> list[str]:
-    return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
-            "--hypothesis-seed=0", *files]  # fmt: skip
-
-
-def run_mutant(mutant: Mutant, checkout: Path, env: dict, timeout: float) -> Outcome:
-    started = time.perf_counter()
-    if mutant.id in EQUIVALENT:
-        return Outcome(mutant, "equivalent", 0.0, EQUIVALENT[mutant.id])
-    path = checkout / mutant.file
-    original = path.read_text()
-    try:
-        path.write_text(apply(mutant, original))
-        ok, error = _compiles(checkout, mutant.file, env)
-        if not ok:
-            return Outcome(mutant, "stillborn", time.perf_counter() - started, error[:200])
-        # Examples a previous mutant's failure saved must not decide this one's fate.
-        shutil.rmtree(checkout / ".hypothesis", ignore_errors=True)
-        status, output = _run(_pytest(_test_files(checkout, mutant.function)), checkout, env, timeout)
-        seconds = time.perf_counter() - started
-        if status is None:
-            return Outcome(mutant, "timeout", seconds, f"suite ran over {timeout:.0f} s")
-        if status == 0:
-            return Outcome(mutant, "survived", seconds)
-        failed = next((ln for ln in output.splitlines() if ln.startswith(("FAILED", "ERROR"))), "")
-        if status not in (1,):  # 1 = tests failed; anything else is pytest itself breaking
-            return Outcome(mutant, "error", seconds, (failed or output.strip()[-200:])[:200])
-        return Outcome(mutant, "killed", seconds, failed[:200])
-    finally:
-        path.write_text(original)
-
-
-def baseline(checkout: Path, env: dict) -> float:
-    """Seconds the suite takes on the unmutated contracts; it must pass, or every mutant "dies"."""
-    started = time.perf_counter()
-    ok, error = _compiles(checkout, TARGETS[0], env)
-    status, output = _run(_pytest(_test_files(checkout)), checkout, env, None) if ok else (1, error)
-    if status != 0:
-        tail = "\n".join(output.splitlines()[-15:])
+def coverage_map(worker: Worker, key: str, resume: bool) -> tuple[CoverageMap, float]:
+    """The map for this version (from the cache with --resume), and the seconds the unmutated
+    suite took; the suite must pass, or every mutant would "die"."""
+    path = CACHE / f"map-{key[:24]}.json"
+    if resume and path.exists():
+        data = json.loads(path.read_text())
+        return CoverageMap(data["tests"], data["durations"], data["covered"]), data["seconds"]
+    tests = worker.hello()["tests"]
+    answer = worker.ask({"cmd": "baseline", "tests": tests})
+    if answer.get("status") != 0:
+        failed = "\n".join(answer.get("failed", [])[:10]) or answer.get("error", "")
         raise SystemExit(
-            f"mutation: the contract suite fails on the unmutated contracts; fix that first\n{tail}"
+            f"mutation: the contract suite fails on the unmutated contracts; fix that first\n{failed}\n"
+            f"(output: {worker.checkout / 'last.log'})"
         )
-    return time.perf_counter() - started
+    CACHE.mkdir(parents=True, exist_ok=True)
+    data = {"tests": tests, "durations": answer["durations"], "covered": answer["covered"],
+            "seconds": answer["seconds"]}  # fmt: skip
+    path.write_text(json.dumps(data))
+    return CoverageMap(tests, answer["durations"], answer["covered"]), answer["seconds"]
+
+
+# ---------------------------------------------------------------------------
+# Cached outcomes (--resume)
+# ---------------------------------------------------------------------------
+
+
+class ResultCache:
+    """Outcomes by mutant source digest. A stillborn mutant or one compiling to the original
+    bytecode stays so while the sources are the same; a kill holds while the killing test's
+    file (and SUPPORT) is unchanged; a survivor or a timeout only while the whole suite is."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.entries: dict[str, dict] = json.loads(path.read_text()) if path.exists() else {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str, examples: int, suite: str) -> dict | None:
+        entry = self.entries.get(key)
+        if entry is None or entry.get("examples") != examples:
+            return None
+        if entry["result"] in ("stillborn", "equivalent"):
+            return entry
+        if entry["result"] == "killed" and entry.get("killer"):
+            return entry if killer_digest(ROOT, entry["killer"]) == entry.get("killer_digest") else None
+        return entry if entry.get("suite") == suite else None
+
+    def put(self, key: str, outcome: Outcome, killer: str, examples: int, suite: str) -> None:
+        if outcome.result == "error":
+            return
+        entry = {"result": outcome.result, "detail": outcome.detail, "seconds": round(outcome.seconds, 2),
+                 "compile_seconds": round(outcome.compile_seconds, 2), "stage": outcome.stage,
+                 "examples": examples, "suite": suite, "killer": killer,
+                 "killer_digest": killer_digest(ROOT, killer) if killer else ""}  # fmt: skip
+        with self._lock:
+            self.entries[key] = entry
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.entries))
+            tmp.replace(self.path)
+
+
+# ---------------------------------------------------------------------------
+# Running one mutant
+# ---------------------------------------------------------------------------
+
+
+def _stage_timeout(cmap: CoverageMap, tests: list[str]) -> float:
+    """A mutant can make a loop run far longer (up to the gas limit); past three times what the
+    tests take on the original (plus a minute for a loaded machine) it counts as killed."""
+    return 3 * cmap.seconds(tests) + 60
+
+
+def run_mutant(worker: Worker, mutant: Mutant, cmap: CoverageMap, confirm: bool,
+               twins: dict[str, Outcome]) -> tuple[Outcome, str]:  # fmt: skip
+    """(outcome, killing test). `twins` maps the bytecode digest of mutants already run to
+    their outcomes: a mutant compiling to the same bytecode as one of them shares its fate."""
+    first, rest = stages(mutant, cmap)
+    planned = [first, rest] if confirm else [first]
+    answer = worker.ask({
+        "cmd": "mutant", "file": mutant.file, "line": mutant.line, "mutated": mutant.mutated,
+        "stages": planned, "timeout": [_stage_timeout(cmap, tests) for tests in planned],
+        "digests": {digest: o.mutant.id for digest, o in twins.items()},
+    })  # fmt: skip
+    seconds, compile_seconds = answer.get("seconds", 0.0), answer.get("compile_seconds", 0.0)
+    result = answer.get("result", "error")
+    stage = answer.get("stage", 0)
+    killer = answer.get("killer", "")
+    detail = answer.get("detail", "") or answer.get("error", "")[-300:]
+    if result == "duplicate":
+        twin = next(o for o in twins.values() if o.mutant.id == answer["detail"])
+        result, stage = twin.result, twin.stage
+        killer = twin.detail if twin.result == "killed" else ""
+        detail = (
+            twin.detail if twin.result == "killed" else f"compiles to the same bytecode as `{twin.mutant.id}`"
+        )
+    elif result == "killed":
+        detail = killer
+    elif result == "survived" and not confirm:
+        detail = "stage 1 only (--no-confirm)"
+    outcome = Outcome(mutant, result, seconds, detail[:300], compile_seconds, stage)
+    if answer.get("digest") and result in ("killed", "survived", "timeout"):
+        twins.setdefault(answer["digest"], outcome)
+    return outcome, killer
 
 
 def spread(mutants: list[Mutant], limit: int | None) -> list[Mutant]:
@@ -478,70 +707,125 @@ def score(outcomes: list[Outcome]) -> dict:
     }
 
 
+def timing(outcomes: list[Outcome], total: int, jobs: int) -> dict:
+    """Seconds per mutant over the mutants this run compiled and tested (not cached, not
+    argued), and what all `total` would take on `jobs` workers at that rate."""
+    fresh = [o for o in outcomes if not o.cached and o.seconds > 0]
+    if not fresh:
+        return {}
+    mean = sum(o.seconds for o in fresh) / len(fresh)
+    return {
+        "measured": len(fresh),
+        "per_mutant_seconds": round(mean, 2),
+        "compile_seconds": round(sum(o.compile_seconds for o in fresh) / len(fresh), 2),
+        "survivor_seconds": round(
+            sum(o.seconds for o in fresh if o.result == "survived")
+            / max(1, sum(o.result == "survived" for o in fresh)), 2),
+        "jobs": jobs,
+        "projected_full_run_minutes": round(total * mean / jobs / 60, 1),
+    }  # fmt: skip
+
+
+def path_of(function: str) -> str:
+    return next((name for name, pattern in PATHS if re.search(pattern, function)), "other")
+
+
+def _counts(group: list[Outcome]) -> dict[str, int]:
+    return {r: sum(o.result == r for o in group)
+            for r in ("killed", "timeout", "survived", "stillborn", "equivalent", "error")}  # fmt: skip
+
+
 def write_report(
-    outcomes: list[Outcome],
-    total: int,
-    seconds: float,
-    commit: str,
-    fuzz_examples: int,
-    clean: float,
-    note: str = "",
-) -> None:
+    outcomes: list[Outcome], total: int, seconds: float, commit: str, examples: int, clean: float,
+    note: str = "", clock: dict | None = None,
+) -> None:  # fmt: skip
     RESULTS.mkdir(parents=True, exist_ok=True)
     summary = score(outcomes)
+    clock = clock or {}
     by_function: dict[str, list[Outcome]] = {}
+    by_path: dict[str, list[Outcome]] = {}
     for outcome in outcomes:
         by_function.setdefault(f"{Path(outcome.mutant.file).stem}.{outcome.mutant.function}", []).append(
             outcome
         )
+        by_path.setdefault(path_of(outcome.mutant.function), []).append(outcome)
     data = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "commit": commit,
         "seconds": round(seconds, 1),
         "mutants_generated": total,
         "note": note,
-        "fuzz_examples": fuzz_examples,
+        "examples": examples,
         "baseline_seconds": round(clean, 1),
+        "timing": clock,
         **summary,
         "outcomes": [
-            {**asdict(o.mutant), "result": o.result, "seconds": round(o.seconds, 1), "detail": o.detail}
+            {
+                **asdict(o.mutant),
+                "result": o.result,
+                "seconds": round(o.seconds, 1),
+                "detail": o.detail,
+                "compile_seconds": round(o.compile_seconds, 1),
+                "stage": o.stage,
+                "cached": o.cached,
+            }
             for o in outcomes
         ],  # fmt: skip
     }
     (RESULTS / "mutation.json").write_text(json.dumps(data, indent=1) + "\n")
     pct = "n/a" if summary["score"] is None else f"{summary['score'] * 100:.1f}%"
+    scope = (
+        f"**Partial run over {summary['mutants']} of {total} generated mutants.**"
+        if summary["mutants"] < total
+        else f"Every one of the {total} generated mutants was run."
+    )
+    per_mutant = (
+        f" Per mutant: {clock['per_mutant_seconds']:.1f} s on average ({clock['compile_seconds']:.1f} s of it "
+        f"compiling), over the {clock['measured']} compiled and tested in this run; all {total} on "
+        f"{clock['jobs']} job(s) would take about {clock['projected_full_run_minutes']:.0f} min."
+        if clock
+        else ""
+    )
     lines = [
         "# Mutation testing: the contract suite against mutants of the money paths",
         "",
         f"Generated {data['generated_at']} at commit `{commit}` by `make mutate` ({seconds / 60:.0f} min).",
         "",
+        scope,
+        "",
         f"**Score: {pct}** of non-equivalent mutants killed ({summary['killed']} of {summary['counted']}); "
-        f"target ≥ 97%. Mutants run: {summary['mutants']} of {total} generated; "
-        f"{summary['stillborn']} did not compile, {summary['equivalent']} argued equivalent"
+        f"target ≥ 97%. {summary['stillborn']} did not compile, {summary['equivalent']} are equivalent "
+        "(argued, or compiling to the original bytecode)"
         f"{', ' + str(summary['errors']) + ' broke pytest itself (not counted)' if summary['errors'] else ''}.",
         "",
         *([note, ""] if note else []),
-        "How: each mutant is compiled (a compiler error makes it stillborn), then the contract suite "
-        "runs against it with `-x`, files naming the mutated function first and the hypothesis "
-        f"state machine last, with PEERLEND_FUZZ_EXAMPLES={fuzz_examples}, no shrinking and a fixed "
-        f"hypothesis seed (the unmutated suite passes that way in {clean:.0f} s). A mutant the "
-        "suite fails on, or that runs over the per-mutant timeout, is killed. "
-        + (
-            "A sample spread evenly over all mutants was run."
-            if summary["mutants"] < total
-            else "Every mutant was run."
-        ),
+        "How: each mutant is compiled once (a compiler error makes it stillborn; the original "
+        "bytecode makes it equivalent; another mutant's bytecode gives it that mutant's outcome), "
+        "then the contract tests that execute the mutated line on the original contracts run "
+        "against it with `-x`, cheapest first; a mutant surviving them is confirmed against the "
+        "rest of the contract suite. Hypothesis runs the mutation profile "
+        f"(tests/hypothesis_profiles.py: {examples} derandomized examples per property, no shrinking, "
+        f"no deadline); the unmutated suite passes that way in {clean:.0f} s. A failing test, or a "
+        "stage running over three times its unmutated time plus a minute, kills the mutant." + per_mutant,
+        "",
+        "| money path | run | killed | survived | stillborn | equivalent |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, _ in (*PATHS, ("other", "")):
+        group = by_path.get(name)
+        if group:
+            c = _counts(group)
+            lines.append(f"| {name} | {len(group)} | {c['killed'] + c['timeout']} | {c['survived']} | "
+                         f"{c['stillborn']} | {c['equivalent']} |")  # fmt: skip
+    lines += [
         "",
         "| function | run | killed | survived | stillborn | equivalent |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for name, group in sorted(by_function.items()):
-        counts = {
-            r: sum(o.result == r for o in group)
-            for r in ("killed", "timeout", "survived", "stillborn", "equivalent", "error")
-        }
-        lines.append(f"| `{name}` | {len(group)} | {counts['killed'] + counts['timeout']} | {counts['survived']} | "
-                     f"{counts['stillborn']} | {counts['equivalent']} |")  # fmt: skip
+        c = _counts(group)
+        lines.append(f"| `{name}` | {len(group)} | {c['killed'] + c['timeout']} | {c['survived']} | "
+                     f"{c['stillborn']} | {c['equivalent']} |")  # fmt: skip
     survivors = [o for o in outcomes if o.result == "survived"]
     lines += ["", "## Survivors", ""]
     if not survivors:
@@ -551,7 +835,7 @@ def write_report(
         lines.append(f"- `{m.id}` {m.file}:{m.line} ({m.kind}): `{m.original}` → `{m.mutated}`")
     equivalents = [o for o in outcomes if o.result == "equivalent"]
     if equivalents:
-        lines += ["", "## Argued equivalent", ""]
+        lines += ["", "## Equivalent", ""]
         lines += [
             f"- `{o.mutant.id}` `{o.mutant.original}` → `{o.mutant.mutated}`: {o.detail}" for o in equivalents
         ]
@@ -569,13 +853,14 @@ def rereport(mutants: list[Mutant]) -> None:
     for row in data["outcomes"]:
         mutant = Mutant(**{k: v for k, v in row.items() if k in fields})
         mutant = current.get((mutant.file, mutant.line, mutant.original, mutant.mutated), mutant)
-        outcome = Outcome(mutant, row["result"], row["seconds"], row["detail"])
+        outcome = Outcome(mutant, row["result"], row["seconds"], row["detail"], row.get("compile_seconds", 0.0),
+                          row.get("stage", 0), row.get("cached", False))  # fmt: skip
         if outcome.result == "survived" and mutant.id in EQUIVALENT:
             outcome = Outcome(mutant, "equivalent", outcome.seconds, EQUIVALENT[mutant.id])
         outcomes.append(outcome)
     write_report(sorted(outcomes, key=_order), data["mutants_generated"], data["seconds"], data["commit"],
-                 data.get("fuzz_examples", FUZZ_EXAMPLES), data.get("baseline_seconds", 0.0),
-                 data.get("note", ""))  # fmt: skip
+                 data.get("examples", data.get("fuzz_examples", EXAMPLES)), data.get("baseline_seconds", 0.0),
+                 data.get("note", ""), data.get("timing"))  # fmt: skip
 
 
 def _prefix_spread(items: list) -> list:
@@ -590,12 +875,47 @@ def _order(outcome: Outcome) -> tuple:
     return (outcome.mutant.file, outcome.mutant.line, outcome.mutant.id)
 
 
+def _run_all(workers, todo, outcomes, chosen, sources, suite, cache, twins, lock, report, args, started,
+             clean: list[float]) -> None:  # fmt: skip
+    """Builds (or loads) the coverage map on the first worker (clean[0]: the seconds the
+    unmutated suite took), then runs the queue on all of them."""
+    key = _sha(sources_digest(sources), suite, str(args.examples))
+    cmap, clean[0] = coverage_map(workers[0], key, args.resume)
+    print(f"baseline: the suite passes in {clean[0]:.0f} s; {len(cmap.tests)} tests mapped; "
+          f"{len(workers)} worker(s)", flush=True)  # fmt: skip
+    stop_at = started + args.minutes * 60 if args.minutes else None
+
+    def work(worker: Worker) -> None:
+        while stop_at is None or time.perf_counter() < stop_at:
+            try:
+                mutant = todo.get_nowait()
+            except queue.Empty:
+                return
+            outcome, killer = run_mutant(worker, mutant, cmap, not args.no_confirm, twins)
+            with lock:
+                outcomes.append(outcome)
+                cache.put(sources_digest(sources, mutant), outcome, killer, args.examples, suite)
+                print(f"[{len(outcomes)}/{len(chosen)}] {outcome.result:10} {outcome.seconds:5.1f}s "
+                      f"{mutant.id} {mutant.original!r} -> {mutant.mutated!r}"
+                      f"{'  ' + outcome.detail[:120] if outcome.result != 'killed' else ''}",
+                      flush=True)  # fmt: skip
+                # Written after every mutant, so an interrupted run still leaves its report.
+                report()
+
+    threads = [threading.Thread(target=work, args=(w,), daemon=True) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--limit", type=int, help="run an evenly spread sample of this many mutants")
-    parser.add_argument("--workers", type=int, default=max(1, (os.cpu_count() or 2) // 2))
+    parser.add_argument("--jobs", "--workers", type=int, default=max(1, (os.cpu_count() or 2) // 2),
+                        help="workers in parallel, one core each (default: half the cores)")  # fmt: skip
     parser.add_argument("--list", action="store_true", help="print the mutants and exit")
     parser.add_argument(
         "--match", help="only mutants whose id contains this text (or one of several, comma-separated)"
@@ -604,8 +924,16 @@ def main() -> None:
                         help="rewrite the report from mutation.json with the current EQUIVALENT table; run nothing")  # fmt: skip
     parser.add_argument("--minutes", type=float,
                         help="start no new mutant after this many minutes (the report covers those run)")  # fmt: skip
-    parser.add_argument("--fuzz-examples", type=int, default=FUZZ_EXAMPLES,
-                        help="PEERLEND_FUZZ_EXAMPLES for the suite's hypothesis properties")  # fmt: skip
+    parser.add_argument("--examples", "--fuzz-examples", type=int, default=EXAMPLES,
+                        help=f"hypothesis examples per property under the mutation profile (default {EXAMPLES})")  # fmt: skip
+    parser.add_argument("--resume", action="store_true",
+                        help="reuse the coverage map and every outcome still valid from earlier runs (.cache/mutation)")  # fmt: skip
+    parser.add_argument("--no-confirm", action="store_true",
+                        help="a mutant surviving the tests that execute its line is reported a survivor without "
+                             "running the rest of the suite (a quick hunt for survivors)")  # fmt: skip
+    parser.add_argument(
+        "--note", default="", help="a paragraph for the report on how this run was put together"
+    )
     args = parser.parse_args()
 
     mutants = all_mutants()
@@ -620,53 +948,55 @@ def main() -> None:
     if args.rereport:
         rereport(mutants)
         return
+    total = len(all_mutants())
     chosen = spread(mutants, args.limit)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip()  # fmt: skip
-    env_of = {}
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="peerlend-mutants-") as scratch:
-        checkouts = [_scratch_checkout(Path(scratch) / f"w{i}") for i in range(max(1, args.workers))]
-        env_of = {c: _env(c, args.fuzz_examples) for c in checkouts}
-        clean = baseline(checkouts[0], env_of[checkouts[0]])
-        # A mutant can make a loop run far longer (or forever, up to gas); past this it counts as
-        # killed by timeout. Three times the clean suite leaves room for a loaded machine.
-        timeout = max(120.0, 3 * clean)
-        print(f"baseline: suite passes in {clean:.0f} s; per-mutant timeout {timeout:.0f} s; "
-              f"{len(chosen)} of {len(mutants)} mutants, {len(checkouts)} workers", flush=True)  # fmt: skip
-        todo: queue.Queue[Mutant] = queue.Queue()
-        for mutant in _prefix_spread(chosen):
+    sources, suite = contract_sources(), tests_digest()
+    cache = ResultCache(CACHE / "results.json")
+    outcomes: list[Outcome] = []
+    todo: queue.Queue[Mutant] = queue.Queue()
+    for mutant in _prefix_spread(chosen):
+        if mutant.id in EQUIVALENT:
+            outcomes.append(Outcome(mutant, "equivalent", 0.0, EQUIVALENT[mutant.id]))
+            continue
+        entry = cache.get(sources_digest(sources, mutant), args.examples, suite) if args.resume else None
+        if entry is not None:
+            outcomes.append(Outcome(mutant, entry["result"], entry["seconds"], entry["detail"],
+                                    entry.get("compile_seconds", 0.0), entry.get("stage", 0), cached=True))  # fmt: skip
+        else:
             todo.put(mutant)
-        outcomes: list[Outcome] = []
-        lock = threading.Lock()
+    print(
+        f"{len(chosen)} of {total} mutants: {todo.qsize()} to run, {len(outcomes)} argued or cached",
+        flush=True,
+    )
+    lock = threading.Lock()
+    twins: dict[str, Outcome] = {}
+    clean = [0.0]
 
-        stop_at = started + args.minutes * 60 if args.minutes else None
+    def report() -> None:
+        write_report(sorted(outcomes, key=_order), total, time.perf_counter() - started, commit, args.examples,
+                     clean[0], args.note, timing(outcomes, total, args.jobs))  # fmt: skip
 
-        def work(checkout: Path) -> None:
-            while stop_at is None or time.perf_counter() < stop_at:
-                try:
-                    mutant = todo.get_nowait()
-                except queue.Empty:
-                    return
-                outcome = run_mutant(mutant, checkout, env_of[checkout], timeout)
-                with lock:
-                    outcomes.append(outcome)
-                    print(f"[{len(outcomes)}/{len(chosen)}] {outcome.result:10} {outcome.seconds:5.0f}s "
-                          f"{mutant.id} {mutant.original!r} -> {mutant.mutated!r}", flush=True)  # fmt: skip
-                    # Written after every mutant, so an interrupted run still leaves its report.
-                    write_report(sorted(outcomes, key=_order), len(mutants), time.perf_counter() - started,
-                                 commit, args.fuzz_examples, clean)  # fmt: skip
-
-        threads = [threading.Thread(target=work, args=(c,), daemon=True) for c in checkouts]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    outcomes.sort(key=_order)
-    write_report(outcomes, len(mutants), time.perf_counter() - started, commit, args.fuzz_examples, clean)
+    with tempfile.TemporaryDirectory(prefix="peerlend-mutants-") as scratch:
+        jobs = min(args.jobs, todo.qsize())
+        workers = [Worker(_scratch_checkout(Path(scratch) / f"w{i}"), args.examples, test_files())
+                   for i in range(jobs)]  # fmt: skip
+        try:
+            for worker in workers:
+                worker.hello()
+            if workers:
+                _run_all(workers, todo, outcomes, chosen, sources, suite, cache, twins, lock, report, args,
+                         started, clean)  # fmt: skip
+        finally:
+            for worker in workers:
+                worker.close()
+    report()
     summary = score(outcomes)
+    clock = timing(outcomes, total, args.jobs)
     print(f"mutation score {summary['score']} ({summary['killed']}/{summary['counted']}); "
-          f"report: {RESULTS / 'mutation.md'}")  # fmt: skip
+          f"{clock.get('per_mutant_seconds', 0)} s per mutant; report: {RESULTS / 'mutation.md'}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -5,6 +5,10 @@ from __future__ import annotations
 import boa
 import pytest
 
+from tests.hypothesis_profiles import load_profile
+
+load_profile()
+
 ROOT_CONTRACTS = "contracts"
 
 

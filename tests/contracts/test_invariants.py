@@ -82,6 +82,7 @@ from tests.contracts.helpers import (
 )
 from tests.contracts.model import MLoan, MNote, claimable, entitled
 from tests.contracts.reference import schedule_int
+from tests.hypothesis_profiles import examples
 
 EXAMPLES = int(os.environ.get("PEERLEND_FUZZ_EXAMPLES", "200"))
 STEPS = int(os.environ.get("PEERLEND_FUZZ_STEPS", "30"))
@@ -1370,7 +1371,7 @@ def test_loanbook_state_machine(world, monkeypatch):
         run_state_machine_as_test(
             LoanBookMachine,
             settings=settings(
-                max_examples=EXAMPLES,
+                max_examples=examples(EXAMPLES),
                 stateful_step_count=STEPS,
                 deadline=None,
                 suppress_health_check=[

@@ -24,6 +24,7 @@ from tests.contracts.helpers import (
     deploy_book,
 )
 from tests.contracts.reference import annuity_payment, exact_interest_total, schedule_exact, schedule_int
+from tests.hypothesis_profiles import examples
 
 METHODS = [EQUAL_INSTALLMENT, EQUAL_PRINCIPAL, INTEREST_ONLY, BULLET]
 
@@ -49,14 +50,16 @@ def calculator():
     return deploy_book([], owner, owner, owner, owner).lens
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(terms=loan_terms())
 def test_contract_matches_reference(calculator, terms):
     rows = [tuple(row) for row in calculator.schedule(*terms)]
     assert rows == schedule_int(*terms)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(terms=loan_terms())
 def test_principal_parts_sum_exactly(terms):
     principal = terms[0]
@@ -65,7 +68,7 @@ def test_principal_parts_sum_exactly(terms):
     assert all(part >= 0 and interest >= 0 for _, part, interest in rows)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(terms=loan_terms())
 def test_interest_within_rounding_bound_of_exact(terms):
     principal, apr_bps, installments, period, method = terms
@@ -81,7 +84,7 @@ def test_interest_within_rounding_bound_of_exact(terms):
     assert abs(charged - exact) <= bound
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(terms=loan_terms())
 def test_annuity_payments_are_level(terms):
     principal, apr_bps, installments, period, _ = terms

@@ -28,6 +28,7 @@ from tests.contracts.helpers import (
     events,
     exposure,
 )
+from tests.hypothesis_profiles import examples
 
 T = DEFAULT_TERMS
 
@@ -207,7 +208,9 @@ def test_partial_bullet_prepayment_keeps_the_pro_rata_discount(book, lens, activ
     assert book.loan(loan_id).status == REPAID
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     method=st.integers(0, 3),
     payments=st.lists(
