@@ -39,3 +39,29 @@ def test_lens_past_due_follows_the_schedule_over_several_missed_installments(boo
     due = lens.amount_due(loan_id)
     assert due.past_due == expected
     assert due.principal_outstanding == principal
+
+
+def test_lens_past_due_after_a_partial_payment_is_what_settles_the_installment(
+    book, lens, active_loan, borrower
+):
+    """Kills LoanLens:amount_due:operator:80784f8c (`if k == state.cursor:` -> `!=` in the
+    past-due loop): what was already paid on the oldest unpaid installment comes off its past
+    due amount, and paying exactly the quoted past due settles that installment."""
+    loan_id, _ = active_loan()
+    loan = book.loan(loan_id)
+    first = lens.schedule(loan.principal, loan.apr_bps, loan.installments, loan.period_seconds, loan.method)[
+        0
+    ]
+    owed = first.principal + first.interest
+    boa.env.time_travel(seconds=loan.period_seconds + DAY)  # the first installment is due, inside grace
+    with boa.env.prank(borrower):
+        book.repay(loan_id, owed // 3)
+    assert book.ledger(loan_id).cursor == 1
+    due = lens.amount_due(loan_id)
+    assert due.penalty == 0
+    assert due.past_due == due.next_due_amount == owed - owed // 3
+    with boa.env.prank(borrower):
+        assert book.repay(loan_id, due.past_due) == due.past_due
+    state = book.ledger(loan_id)
+    assert (state.cursor, state.interest_paid_current, state.principal_paid_current) == (2, 0, 0)
+    assert lens.amount_due(loan_id).past_due == 0
