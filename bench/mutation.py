@@ -65,6 +65,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -479,16 +480,20 @@ def _function_span(root: Path, mutant: Mutant) -> range:
     return range(mutant.line, mutant.line + 1)
 
 
-def stages(mutant: Mutant, cmap: CoverageMap, root: Path = ROOT) -> tuple[list[str], list[str]]:
+def stages(
+    mutant: Mutant, cmap: CoverageMap, killers: Counter | None = None, root: Path = ROOT
+) -> tuple[list[str], list[str]]:
     """(stage 1, stage 2). Stage 1: the tests that execute the mutated line on the unmutated
     contracts (a test that never reaches the line runs the mutant exactly as the original),
     or, if the trace attributes the line to no test, those executing any line of its function;
-    cheapest first. Stage 2, for stage-1 survivors only: every other contract test."""
+    first those that killed other mutants of the same function (`killers`, most kills first),
+    then cheapest first. Stage 2, for stage-1 survivors only: every other contract test."""
     first = cmap.executing(mutant.file, range(mutant.line, mutant.line + 1))
     if not first:
         first = cmap.executing(mutant.file, _function_span(root, mutant))
     rest = [t for t in cmap.tests if t not in first]
-    return cmap.cheapest_first(first), cmap.cheapest_first(rest)
+    proven = [t for t, _ in (killers or Counter()).most_common() if t in first]
+    return proven + [t for t in cmap.cheapest_first(first) if t not in proven], cmap.cheapest_first(rest)
 
 
 # ---------------------------------------------------------------------------
@@ -606,8 +611,8 @@ class ResultCache:
     bytecode stays so while the sources are the same; a kill holds while the killing test's
     file (and SUPPORT) is unchanged; a survivor or a timeout only while the whole suite is."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path, root: Path = ROOT) -> None:
+        self.path, self.root = path, root
         self.entries: dict[str, dict] = json.loads(path.read_text()) if path.exists() else {}
         self._lock = threading.Lock()
 
@@ -618,7 +623,7 @@ class ResultCache:
         if entry["result"] in ("stillborn", "equivalent"):
             return entry
         if entry["result"] == "killed" and entry.get("killer"):
-            return entry if killer_digest(ROOT, entry["killer"]) == entry.get("killer_digest") else None
+            return entry if killer_digest(self.root, entry["killer"]) == entry.get("killer_digest") else None
         return entry if entry.get("suite") == suite else None
 
     def put(self, key: str, outcome: Outcome, killer: str, examples: int, suite: str) -> None:
@@ -627,7 +632,7 @@ class ResultCache:
         entry = {"result": outcome.result, "detail": outcome.detail, "seconds": round(outcome.seconds, 2),
                  "compile_seconds": round(outcome.compile_seconds, 2), "stage": outcome.stage,
                  "examples": examples, "suite": suite, "killer": killer,
-                 "killer_digest": killer_digest(ROOT, killer) if killer else ""}  # fmt: skip
+                 "killer_digest": killer_digest(self.root, killer) if killer else ""}  # fmt: skip
         with self._lock:
             self.entries[key] = entry
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -648,10 +653,11 @@ def _stage_timeout(cmap: CoverageMap, tests: list[str]) -> float:
 
 
 def run_mutant(worker: Worker, mutant: Mutant, cmap: CoverageMap, confirm: bool,
-               twins: dict[str, Outcome]) -> tuple[Outcome, str]:  # fmt: skip
+               twins: dict[str, Outcome], killers: Counter | None = None) -> tuple[Outcome, str]:  # fmt: skip
     """(outcome, killing test). `twins` maps the bytecode digest of mutants already run to
-    their outcomes: a mutant compiling to the same bytecode as one of them shares its fate."""
-    first, rest = stages(mutant, cmap)
+    their outcomes: a mutant compiling to the same bytecode as one of them shares its fate.
+    `killers`: the tests that killed other mutants of the same function (tried first)."""
+    first, rest = stages(mutant, cmap, killers)
     planned = [first, rest] if confirm else [first]
     answer = worker.ask({
         "cmd": "mutant", "file": mutant.file, "line": mutant.line, "mutated": mutant.mutated,
@@ -884,6 +890,10 @@ def _run_all(workers, todo, outcomes, chosen, sources, suite, cache, twins, lock
     print(f"baseline: the suite passes in {clean[0]:.0f} s; {len(cmap.tests)} tests mapped; "
           f"{len(workers)} worker(s)", flush=True)  # fmt: skip
     stop_at = started + args.minutes * 60 if args.minutes else None
+    killers: dict[str, Counter] = {}
+    for done in outcomes:  # cached kills (--resume) say which tests kill mutants of a function
+        if done.result == "killed" and done.detail.startswith("tests/"):
+            killers.setdefault(f"{done.mutant.file}:{done.mutant.function}", Counter())[done.detail] += 1
 
     def work(worker: Worker) -> None:
         while stop_at is None or time.perf_counter() < stop_at:
@@ -891,8 +901,13 @@ def _run_all(workers, todo, outcomes, chosen, sources, suite, cache, twins, lock
                 mutant = todo.get_nowait()
             except queue.Empty:
                 return
-            outcome, killer = run_mutant(worker, mutant, cmap, not args.no_confirm, twins)
+            function = f"{mutant.file}:{mutant.function}"
             with lock:
+                proven = Counter(killers.get(function, Counter()))
+            outcome, killer = run_mutant(worker, mutant, cmap, not args.no_confirm, twins, proven)
+            with lock:
+                if killer:
+                    killers.setdefault(function, Counter())[killer] += 1
                 outcomes.append(outcome)
                 cache.put(sources_digest(sources, mutant), outcome, killer, args.examples, suite)
                 print(f"[{len(outcomes)}/{len(chosen)}] {outcome.result:10} {outcome.seconds:5.1f}s "

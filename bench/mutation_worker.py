@@ -296,6 +296,7 @@ def mutant(command: dict, contracts: Contracts, original_digests: dict[str, str]
     path = CHECKOUT / command["file"]
     original = path.read_text()
     started = time.perf_counter()
+    LOG.write_text("")  # the log holds the last mutant's pytest output only
     try:
         path.write_text(_apply(original, command["line"], command["mutated"]))
 
