@@ -149,6 +149,16 @@ EQUIVALENT: dict[str, str] = {
         "elapsed = now - max(now, accrued_until) = 0 (accrued_until <= now), adding 0; installment "
         "k + 1 has late_from + period_seconds > now and stops it, as the original stopped at k."
     ),
+    "LoanBook:disburse:dropped:1d265333": (
+        "`record.start = block.timestamp` writes the memory copy only (storage gets "
+        "`self._loans[id].start = block.timestamp` separately, the event takes block.timestamp). "
+        "The one later reader of record.start in disburse is _skip_settled(record, state, 1, "
+        "principal), where it enters only differences: installment k's window is due_at - "
+        "_window_start = (start + k * period) - (start + (k - 1) * period), or k * period for "
+        "BULLET (start + k * period - start); the interest_from clamp applies only to k == "
+        "state.cursor, and the ledger's cursor is still 0 there (it is assigned the call's "
+        "result). So with start 0 every part and interest, hence the cursor, is the same."
+    ),
     "LoanBook:_pay:dropped:b325e192": (
         '`_check(paid > 0, "nothing owed")` in _pay cannot fail: _pay runs on an ACTIVE loan '
         "(cursor <= installments: the payment that moves the cursor past the last installment "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import boa
 import pytest
 
-from tests.contracts.helpers import BULLET, DAY, EQUAL_INSTALLMENT, EQUAL_PRINCIPAL, UNIT
+from tests.contracts.helpers import BULLET, DAY, EQUAL_INSTALLMENT, EQUAL_PRINCIPAL, REPAID, UNIT
 
 
 def test_reserve_accepts_a_deposit_of_one_base_unit(book, stablecoin, lenders):
@@ -84,7 +84,9 @@ _TERM_BOUNDS = [
 
 
 @pytest.mark.parametrize(("field", "at_limit", "past_limit", "reason"), _TERM_BOUNDS)
-def test_loan_terms_are_accepted_up_to_each_limit_and_refused_past_it(lens, field, at_limit, past_limit, reason):
+def test_loan_terms_are_accepted_up_to_each_limit_and_refused_past_it(
+    lens, field, at_limit, past_limit, reason
+):
     """Kills the bound and constant mutants of loan_math._check_loan_terms (`principal <=
     MAX_PRINCIPAL` -> `<` among them): every limit is inclusive, and one step past it is refused
     with that limit's reason."""
@@ -111,3 +113,103 @@ def test_longest_period_and_longest_term_are_accepted(lens):
     assert rows[-1].due_offset == term
     with boa.reverts("loanbook: term too long"):
         lens.schedule(1_000 * UNIT, 1_200, 360, term // 360 + 1, EQUAL_PRINCIPAL)
+
+
+def test_penalty_over_several_late_installments_runs_on_each_ones_own_amount(
+    book, lens, active_loan, borrower
+):
+    """Kills loan_math:_pending_penalty:dropped:f08f533b (`remaining -= part` dropped in the
+    penalty loop): with equal principal parts each late installment's amount follows the
+    schedule (its interest on the principal left after the earlier ones), and each accrues the
+    daily rate from its own due date plus grace."""
+    loan_id, _ = active_loan(method=EQUAL_PRINCIPAL)
+    loan, terms = book.loan(loan_id), book.loan_terms(loan_id)
+    rows = lens.schedule(loan.principal, loan.apr_bps, loan.installments, loan.period_seconds, loan.method)
+    boa.env.time_travel(seconds=2 * loan.period_seconds + terms.grace_seconds + 10 * DAY)
+    now = boa.env.evm.patch.timestamp
+    expected = 0
+    for k, row in enumerate(rows[:2], start=1):
+        late = now - (loan.start + k * loan.period_seconds + terms.grace_seconds)
+        expected += (row.principal + row.interest) * terms.penalty_bps_per_day * late // (10_000 * DAY)
+    assert rows[1].interest < rows[0].interest
+    assert lens.amount_due(loan_id).penalty == expected
+    with boa.env.prank(borrower):
+        book.repay(loan_id, 1)  # accrues the penalty, then pays one unit of it
+    assert book.ledger(loan_id).penalty_charged == expected
+    assert book.ledger(loan_id).penalty_owed == expected - 1
+
+
+@pytest.mark.parametrize("method", [EQUAL_INSTALLMENT, EQUAL_PRINCIPAL])
+def test_prepayment_relevels_the_installments_left_as_a_fresh_schedule(
+    book, lens, active_loan, borrower, method
+):
+    """Kills LoanBook:_waterfall:operator:e18f85bb (`installments + 1 - cursor` -> `+ cursor`
+    in the level recomputed after a prepayment): after two installments paid on time and a
+    principal prepayment in the third period, the level of the ten installments left is that
+    of a fresh schedule of the principal left over ten installments, and paying each quoted
+    installment on its due date repays the loan on the original last due date."""
+    loan_id, _ = active_loan(method=method)
+    loan = book.loan(loan_id)
+    for _ in range(2):
+        boa.env.time_travel(seconds=loan.period_seconds)
+        with boa.env.prank(borrower):
+            book.repay(loan_id, lens.amount_due(loan_id).past_due)
+    boa.env.time_travel(seconds=10 * DAY)
+    with boa.env.prank(borrower):
+        book.repay(loan_id, 200 * UNIT)  # the running installment's earned interest, then principal
+    state = book.ledger(loan_id)
+    assert state.cursor == 3 and state.scheduled_remaining < book.loan(loan_id).principal * 10 // 12
+    fresh = lens.schedule(state.scheduled_remaining, loan.apr_bps, 10, loan.period_seconds, method)[0]
+    assert state.level == (
+        fresh.principal + fresh.interest if method == EQUAL_INSTALLMENT else fresh.principal
+    )
+    for k in range(3, loan.installments + 1):
+        boa.env.time_travel(seconds=loan.start + k * loan.period_seconds - boa.env.evm.patch.timestamp)
+        with boa.env.prank(borrower):
+            book.repay(loan_id, lens.amount_due(loan_id).past_due)
+        assert book.ledger(loan_id).cursor == k + 1
+    assert book.loan(loan_id).status == REPAID
+
+
+def test_payoff_after_part_of_an_installments_interest_was_paid_counts_only_the_rest(
+    book, lens, active_loan, borrower, stablecoin
+):
+    """Kills loan_math:_payoff_parts:operator:81b0cd2d (`part_interest - paid` -> `+ paid`):
+    paying off a loan whose due installment has part of its interest paid takes the principal
+    plus the interest still unpaid, the paid part only once."""
+    loan_id, _ = active_loan()
+    loan = book.loan(loan_id)
+    first = lens.schedule(loan.principal, loan.apr_bps, loan.installments, loan.period_seconds, loan.method)[
+        0
+    ]
+    boa.env.time_travel(seconds=loan.period_seconds)  # installment 1 due now; 2 has earned nothing yet
+    paid = first.interest // 2
+    with boa.env.prank(borrower):
+        book.repay(loan_id, paid)
+    assert book.ledger(loan_id).interest_paid_current == paid
+    expected = loan.principal + first.interest - paid
+    assert lens.amount_due(loan_id).payoff == expected
+    before = stablecoin.balanceOf(borrower)
+    with boa.env.prank(borrower):
+        assert book.repay_in_full(loan_id) == expected
+    assert before - stablecoin.balanceOf(borrower) == expected
+    assert book.loan(loan_id).status == REPAID
+
+
+def test_a_defaulted_loan_takes_a_recovery_of_one_base_unit(book, active_loan, borrower, stranger):
+    """Kills LoanBook:_recover:constant:65c1f4f1 (`take > 0` -> `take > 1`): the smallest
+    recovery is accepted and counted, down to the last unit of the debt; only a debt fully
+    recovered says nothing is owed."""
+    loan_id, _ = active_loan()
+    loan, terms = book.loan(loan_id), book.loan_terms(loan_id)
+    boa.env.time_travel(seconds=loan.period_seconds + terms.default_after_seconds + 1)
+    with boa.env.prank(stranger):
+        book.mark_default(loan_id)
+    debt = book.default_record(loan_id).debt
+    with boa.env.prank(borrower):
+        assert book.repay(loan_id, 1) == 1
+        assert book.repay(loan_id, debt - 2) == debt - 2
+        assert book.repay(loan_id, 5) == 1  # only the last unit is owed
+    assert book.default_record(loan_id).recovered == debt
+    with boa.env.prank(borrower), boa.reverts("loanbook: nothing owed"):
+        book.repay(loan_id, 1)
