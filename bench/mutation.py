@@ -159,6 +159,43 @@ EQUIVALENT: dict[str, str] = {
         "state.cursor, and the ledger's cursor is still 0 there (it is assigned the call's "
         "result). So with start 0 every part and interest, hence the cursor, is the same."
     ),
+    "loan_math:_payoff_parts:bound:6424985c": (
+        "`due_at > now` -> `>=`: only at now == due_at of installment k does the mutant differ; "
+        "it takes k as the running installment and adds _earned(k) - paid, where _earned = "
+        "_period_interest(remaining, apr, now - _window_start(k)) is k's own interest "
+        "(_installment computes it as _period_interest(remaining, apr, due_at - _window_start(k)), "
+        "for every method), so it adds part_interest - paid like the original (0 when equal, "
+        "also like the original), and stops. The original goes on to k + 1, whose window starts "
+        "at due_at(k) = now (for BULLET installments before the last, interest 0 and the next "
+        "window starts at disbursement, which the mutant's _earned(k) already covered), so it "
+        "earns 0 there and stops. Principal outstanding does not depend on the loop."
+    ),
+    "LoanBook:_waterfall:dropped:de3e3719": (
+        "The last `budget -= pay` of the prepayment branch: the branch ends in `break`, and "
+        "after the loop budget is never read again (the waterfall returns the ledger, penalty, "
+        "interest and principal), so the local's final value decides nothing."
+    ),
+    "LoanBook:_waterfall:bound:3e723d80": (
+        "`earned > interest_paid_current` -> `>=`: at equality the mutant pays min(budget, 0) = 0 "
+        "of interest (interest_paid_current, interest and budget change by 0), as the original "
+        "pays nothing."
+    ),
+    "loan_math:_pending_penalty:operator:e3970ff2": (
+        "`rate == 0 or now <= accrued_until` -> `and`: the mutant runs the loop where the "
+        "original returns 0, when the rate is 0 (every term is unpaid * 0 * elapsed = 0) or when "
+        "now == accrued_until (accrued_until is never ahead of now; every elapsed = now - "
+        "max(late_from, accrued_until) = 0). Either way it adds 0 and returns min(0, cap - "
+        "charged) = 0 (charged < cap, checked before). The loop cannot revert: unpaid >= the "
+        "amounts paid on the cursor installment, elapsed >= 0 (late_from < now), remaining >= "
+        "part (parts are capped by remaining)."
+    ),
+    "LoanBook:_pull:constant:98f1bede": (
+        "`if amount == 0: return 0` -> `return 1`: no caller pulls 0. fund pulls take = "
+        "min(amount, principal - funded) with amount > 0 on an OPEN loan (funded < principal, "
+        "or it would be FUNDED); deposit_reserve checks amount > 0; _pay pulls paid > 0 (see "
+        "LoanBook:_pay:dropped:b325e192); _recover pulls take after checking take > 0. The "
+        "branch is a guard for a zero amount that cannot arrive."
+    ),
     "LoanBook:_pay:dropped:b325e192": (
         '`_check(paid > 0, "nothing owed")` in _pay cannot fail: _pay runs on an ACTIVE loan '
         "(cursor <= installments: the payment that moves the cursor past the last installment "
