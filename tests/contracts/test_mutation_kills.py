@@ -289,3 +289,29 @@ def test_the_smallest_penalty_rate_still_accrues(book, admin, make_loan, fund_fu
     with boa.env.prank(borrower):
         book.repay(loan_id, expected)
     assert events(book, "Repayment")[0].penalty == expected
+
+
+def test_an_installment_paid_in_pieces_takes_only_what_is_left_of_its_principal(
+    book, lens, active_loan, borrower
+):
+    """Kills LoanBook:_waterfall:operator:bc9314b9 (`part - principal_paid_current` -> `+`):
+    once part of a due installment's principal is paid, the next payment takes only the rest
+    of it, settles the installment, and what is beyond prepays principal."""
+    loan_id, _ = active_loan()
+    loan = book.loan(loan_id)
+    first = lens.schedule(loan.principal, loan.apr_bps, loan.installments, loan.period_seconds, loan.method)[
+        0
+    ]
+    boa.env.time_travel(seconds=loan.period_seconds)  # installment 1 due now, 2 has earned nothing
+    half = first.principal // 2
+    with boa.env.prank(borrower):
+        book.repay(loan_id, first.interest + half)
+    assert lens.amount_due(loan_id).past_due == first.principal - half
+    extra = 10 * UNIT
+    with boa.env.prank(borrower):
+        assert book.repay(loan_id, first.principal - half + extra) == first.principal - half + extra
+    repayment = events(book, "Repayment")[0]
+    assert (repayment.interest, repayment.principal) == (0, first.principal - half + extra)
+    due = lens.amount_due(loan_id)
+    assert due.next_due_time == loan.start + 2 * loan.period_seconds and due.past_due == 0
+    assert due.principal_outstanding == loan.principal - first.principal - extra
