@@ -33,7 +33,6 @@
 from ethereum.ercs import IERC20
 
 from snekmate.auth import access_control
-from snekmate.utils import pausable
 
 from .interfaces import ICreditOracle
 from .interfaces import IIdentityRegistry
@@ -41,7 +40,6 @@ from .lib import schedule_math
 from .lib import loan_math
 
 initializes: access_control
-initializes: pausable
 
 exports: (
     access_control.supportsInterface,
@@ -51,20 +49,7 @@ exports: (
     access_control.grantRole,
     access_control.revokeRole,
     access_control.renounceRole,
-    pausable.paused,
 )
-
-
-# @dev The identity a wallet is attested under (IdentityRegistry.attestation).
-struct Attestation:
-    identity_hash: bytes32
-    expires_at: uint256
-    attested_at: uint256
-    attester: address
-
-
-interface IAttestations:
-    def attestation(account: address) -> Attestation: view
 
 
 interface ILoanNote:
@@ -96,30 +81,28 @@ INTEREST_ONLY: public(constant(uint256)) = schedule_math.INTEREST_ONLY
 BULLET: public(constant(uint256)) = schedule_math.BULLET
 
 
-# @dev Hard limits no admin can exceed.
+# @dev Hard limits no admin can exceed (defined in loan_math and published by
+# LoanLens, which keeps this contract's code small).
 BPS: constant(uint256) = 10_000
 DAY: constant(uint256) = 86_400
-MAX_ORIGINATION_FEE_BPS: public(constant(uint256)) = 500
-MAX_SERVICE_FEE_BPS: public(constant(uint256)) = 2_000
-MAX_PENALTY_BPS_PER_DAY: public(constant(uint256)) = 50
-MAX_PENALTY_CAP_BPS: public(constant(uint256)) = 5_000
-MAX_GRACE_SECONDS: public(constant(uint256)) = 30 * DAY
-MAX_DEFAULT_AFTER_SECONDS: public(constant(uint256)) = 365 * DAY
-# @dev The risk officer's veto window can be short but never zero.
-MIN_REVIEW_SECONDS: public(constant(uint256)) = 3_600
-MAX_REVIEW_SECONDS: public(constant(uint256)) = 7 * DAY
-# @dev After the review, disbursement may wait at least an hour (so anyone
-# can send it) and at most 7 days; then every note refunds in full.
-MIN_DISBURSE_SECONDS: public(constant(uint256)) = 3_600
-MAX_DISBURSE_SECONDS: public(constant(uint256)) = 7 * DAY
-MAX_APR_BPS: public(constant(uint256)) = loan_math.MAX_APR_BPS
-MAX_INSTALLMENTS: public(constant(uint256)) = loan_math.MAX_INSTALLMENTS
-MIN_PERIOD_SECONDS: public(constant(uint256)) = loan_math.MIN_PERIOD_SECONDS
-MAX_PERIOD_SECONDS: public(constant(uint256)) = loan_math.MAX_PERIOD_SECONDS
-MAX_TERM_SECONDS: public(constant(uint256)) = loan_math.MAX_TERM_SECONDS
-MIN_FUNDING_SECONDS: public(constant(uint256)) = 3_600
-MAX_FUNDING_SECONDS: public(constant(uint256)) = 30 * DAY
-MAX_PRINCIPAL: public(constant(uint256)) = loan_math.MAX_PRINCIPAL
+MAX_ORIGINATION_FEE_BPS: constant(uint256) = loan_math.MAX_ORIGINATION_FEE_BPS
+MAX_SERVICE_FEE_BPS: constant(uint256) = loan_math.MAX_SERVICE_FEE_BPS
+MAX_PENALTY_BPS_PER_DAY: constant(uint256) = loan_math.MAX_PENALTY_BPS_PER_DAY
+MAX_PENALTY_CAP_BPS: constant(uint256) = loan_math.MAX_PENALTY_CAP_BPS
+MAX_GRACE_SECONDS: constant(uint256) = loan_math.MAX_GRACE_SECONDS
+MAX_DEFAULT_AFTER_SECONDS: constant(uint256) = loan_math.MAX_DEFAULT_AFTER_SECONDS
+MIN_REVIEW_SECONDS: constant(uint256) = loan_math.MIN_REVIEW_SECONDS
+MAX_REVIEW_SECONDS: constant(uint256) = loan_math.MAX_REVIEW_SECONDS
+MIN_DISBURSE_SECONDS: constant(uint256) = loan_math.MIN_DISBURSE_SECONDS
+MAX_DISBURSE_SECONDS: constant(uint256) = loan_math.MAX_DISBURSE_SECONDS
+MAX_APR_BPS: constant(uint256) = loan_math.MAX_APR_BPS
+MAX_INSTALLMENTS: constant(uint256) = loan_math.MAX_INSTALLMENTS
+MIN_PERIOD_SECONDS: constant(uint256) = loan_math.MIN_PERIOD_SECONDS
+MAX_PERIOD_SECONDS: constant(uint256) = loan_math.MAX_PERIOD_SECONDS
+MAX_TERM_SECONDS: constant(uint256) = loan_math.MAX_TERM_SECONDS
+MIN_FUNDING_SECONDS: constant(uint256) = loan_math.MIN_FUNDING_SECONDS
+MAX_FUNDING_SECONDS: constant(uint256) = loan_math.MAX_FUNDING_SECONDS
+MAX_PRINCIPAL: constant(uint256) = loan_math.MAX_PRINCIPAL
 GRADES: constant(uint256) = 5
 # @dev Fixed-point scale of the distribution accumulator.
 ACC_SCALE: constant(uint256) = 10**27
@@ -140,10 +123,34 @@ struct DefaultRecord:
     principal: uint256  # principal outstanding at default; counts in exposure until recovered
 
 
+# @dev A loan as `loan` reports it.
+struct LoanInfo:
+    borrower: address
+    token: address
+    grade: uint256
+    principal: uint256
+    apr_bps: uint256
+    installments: uint256
+    period_seconds: uint256
+    method: uint256
+    status: uint256
+    terms: uint256  # packed Terms snapshot (see `loan_terms`)
+    funding_deadline: uint256
+    funded: uint256
+    review_ends_at: uint256
+    start: uint256
+    annuity: uint256
+    identity_hash: bytes32  # the borrower's KYC identity at request: exposure is counted on it
+    note_total: uint256
+
+
+# @dev One note: its loan, the principal it funded (0 once refunded), what its
+# owners claimed, and the loan's note funded just before it (0 for the first).
 struct Note:
     loan_id: uint256
-    share: uint256  # principal this note funded; 0 once refunded
+    share: uint256
     claimed: uint256
+    previous: uint256
 
 
 # @dev The ERC-721 collection of this book's notes (LoanNote.vy).
@@ -153,22 +160,19 @@ identity: public(immutable(address))
 # @dev Credit scores and grades pushed by the oracle service.
 oracle: public(immutable(address))
 
-# @dev Per token, per grade (1 = A ... 5 = E): borrowing limits.
-grade_limits: public(HashMap[address, HashMap[uint256, GradeLimits]])
+# @dev Per token, per grade (1 = A ... 5 = E): packed GradeLimits (see `grade_limits`).
+_grade_limits: HashMap[address, HashMap[uint256, uint256]]
 # @dev Per token: an unverified lender may fund at most this much of one loan.
 lender_kyc_threshold: public(HashMap[address, uint256])
-# @dev Per KYC identity, per token: principal of open, funded and active
-# loans plus unrecovered defaulted principal. Every wallet attested to one
-# identity shares it.
-exposure: public(HashMap[bytes32, HashMap[address, uint256]])
+# @dev Per KYC identity id, per token: principal of open, funded and active
+# loans plus unrecovered defaulted principal (see `exposure`).
+_exposure: HashMap[uint256, HashMap[address, uint256]]
 # @dev Per loan, per unverified lender: principal funded so far (the KYC
 # threshold applies to this total, not to each call).
 unverified_funded: public(HashMap[uint256, HashMap[address, uint256]])
-# @dev Per loan: its note ids in funding order (index from 0, `loan.note_total` of them).
-loan_note_at: public(HashMap[uint256, HashMap[uint256, uint256]])
 
-# @dev Current parameters for new loans.
-params: public(loan_math.Terms)
+# @dev Current parameters for new loans, packed (see `params`).
+_params: uint256
 
 # @dev Tokens loans may be requested in.
 token_allowed: public(HashMap[address, bool])
@@ -176,21 +180,25 @@ token_allowed: public(HashMap[address, bool])
 # @dev Receiver of the treasury's share of fees.
 treasury: public(address)
 
-loan_count: public(uint256)
-note_count: public(uint256)
+# @dev Loans requested (low 64 bits), notes minted (next 64) and the pause
+# flag (bit 128): request and fund read the pause flag with their counter.
+_counters: uint256
+_COUNT: constant(uint256) = 2**64 - 1
+_NOTE_UNIT: constant(uint256) = 2**64
+_PAUSED: constant(uint256) = 2**128
 
-_loans: HashMap[uint256, loan_math.Loan]
-_ledgers: HashMap[uint256, loan_math.Ledger]
+_loans: HashMap[uint256, uint256[loan_math.LOAN_WORDS]]
+_ledgers: HashMap[uint256, uint256[loan_math.LEDGER_WORDS]]
 _defaults: HashMap[uint256, DefaultRecord]
-_notes: HashMap[uint256, Note]
+# @dev Per note: loan id (32 bits), share (96), claimed (96), previous note (32).
+_notes: HashMap[uint256, uint256]
+# @dev Per token: the risk reserve (low 128 bits) and the treasury's fees not
+# yet withdrawn (high 128 bits): one word a payment updates, not two.
+_pools: HashMap[address, uint256]
 
-# @dev Per token: money owed to lenders and borrowers (escrowed principal,
-# noteholder credit not yet claimed).
-held: public(HashMap[address, uint256])
-# @dev Per token: the risk reserve.
-reserve: public(HashMap[address, uint256])
-# @dev Per token: the treasury's fees not yet withdrawn.
-fees: public(HashMap[address, uint256])
+_ID: constant(uint256) = 2**32 - 1
+_AMOUNT: constant(uint256) = 2**96 - 1
+_HALF: constant(uint256) = 2**128 - 1
 
 
 event LoanRequested:
@@ -299,6 +307,12 @@ event Claimed:
     owner: indexed(address)
     amount: uint256
 
+event Paused:
+    account: address
+
+event Unpaused:
+    account: address
+
 event ParamsUpdated:
     origination_fee_bps: uint256
     service_fee_bps: uint256
@@ -338,24 +352,24 @@ event FeesWithdrawn:
 
 
 @deploy
-def __init__(notes_: address, identity_: address, oracle_: address, treasury_: address, terms_: loan_math.Terms):
+def __init__(notes_blueprint: address, identity_: address, oracle_: address, treasury_: address, terms_: loan_math.Terms):
     """
     @notice Deploys the book; the deployer becomes admin (and nothing else).
             No grade may borrow until the admin sets grade limits.
-    @param notes_ The LoanNote collection; its deployer binds it to this book.
+    @param notes_blueprint A LoanNote blueprint (ERC-5202): the book creates
+           its own note collection from it, bound to this book for good.
     @param identity_ The IdentityRegistry (KYC and blocklist).
     @param oracle_ The CreditOracle (scores and grades).
     @param treasury_ Receiver of the treasury's share of fees.
     @param terms_ Initial parameters for new loans, checked against the caps.
     """
     access_control.__init__()
-    pausable.__init__()
-    loan_math._check(notes_ != empty(address), "loanbook: zero notes")
-    loan_math._check(identity_ != empty(address) and oracle_ != empty(address), "loanbook: zero gate")
-    notes = notes_
+    loan_math._check(notes_blueprint != empty(address), loan_math.E_ZERO_NOTES)
+    loan_math._check(identity_ != empty(address) and oracle_ != empty(address), loan_math.E_ZERO_GATE)
+    notes = create_from_blueprint(notes_blueprint)
     identity = identity_
     oracle = oracle_
-    loan_math._check(treasury_ != empty(address), "loanbook: zero treasury")
+    loan_math._check(treasury_ != empty(address), loan_math.E_ZERO_TREASURY)
     self.treasury = treasury_
     log TreasurySet(treasury=treasury_)
     self._set_params(terms_)
@@ -368,7 +382,7 @@ def __init__(notes_: address, identity_: address, oracle_: address, treasury_: a
 
 @external
 @view
-def loan(loan_id: uint256) -> loan_math.Loan:
+def loan(loan_id: uint256) -> LoanInfo:
     """
     @notice A loan's terms and status. A loan past its funding deadline (OPEN)
             or disbursement deadline (FUNDED) is reported as EXPIRED even
@@ -377,8 +391,38 @@ def loan(loan_id: uint256) -> loan_math.Loan:
     @return The loan; `terms` is the packed snapshot (see `loan_terms`).
     """
     record: loan_math.Loan = self._loan_of(loan_id)
-    record.status = self._status(record)
-    return record
+    return LoanInfo(
+        borrower=record.borrower,
+        token=record.token,
+        grade=record.grade,
+        principal=record.principal,
+        apr_bps=record.apr_bps,
+        installments=record.installments,
+        period_seconds=record.period_seconds,
+        method=record.method,
+        status=self._status(record),
+        terms=record.terms,
+        funding_deadline=record.funding_deadline,
+        funded=record.funded,
+        review_ends_at=record.review_ends_at,
+        start=record.start,
+        annuity=record.annuity,
+        identity_hash=staticcall IIdentityRegistry(identity).identity_hash_of(record.identity_id),
+        note_total=record.note_total,
+    )
+
+
+@external
+@view
+def packed(loan_id: uint256) -> (uint256[loan_math.LOAN_WORDS], uint256[loan_math.LEDGER_WORDS]):
+    """
+    @notice A loan's and its ledger's storage words, as loan_math packs them
+            (LoanLens decodes them with the same module). Status as stored.
+    @param loan_id The loan id; reverts "no such loan" otherwise.
+    @return (loan words, ledger words).
+    """
+    self._loan_of(loan_id)
+    return self._loans[loan_id], self._ledgers[loan_id]
 
 
 @external
@@ -402,7 +446,7 @@ def ledger(loan_id: uint256) -> loan_math.Ledger:
     @return The ledger (all zero before disbursement).
     """
     self._loan_of(loan_id)
-    return self._ledgers[loan_id]
+    return loan_math._unpack_ledger(self._ledgers[loan_id])
 
 
 @external
@@ -421,12 +465,14 @@ def default_record(loan_id: uint256) -> DefaultRecord:
 @view
 def note(note_id: uint256) -> Note:
     """
-    @notice A note's loan, principal share and amount claimed so far.
+    @notice A note's loan, principal share, amount claimed so far and the
+            loan's previous note (walk `previous` from the loan's newest note,
+            or use LoanLens.loan_notes, to list a loan's notes).
     @param note_id The note (ERC-721 token) id; reverts "no such note" otherwise.
     @return The note.
     """
-    loan_math._check(note_id >= 1 and note_id <= self.note_count, "loanbook: no such note")
-    return self._notes[note_id]
+    loan_math._check(note_id >= 1 and note_id <= (self._counters >> 64) & _COUNT, loan_math.E_NO_SUCH_NOTE)
+    return self._note(note_id)
 
 
 @external
@@ -438,7 +484,115 @@ def claimable(note_id: uint256) -> uint256:
     @param note_id The note id.
     @return Amount in token base units.
     """
-    return self._claimable(note_id)
+    return self._claimable(self._note(note_id))
+
+
+@external
+@view
+def loan_count() -> uint256:
+    """
+    @notice Loans requested so far; ids run from 1 to this.
+    @return The count.
+    """
+    return self._counters & _COUNT
+
+
+@external
+@view
+def note_count() -> uint256:
+    """
+    @notice Notes minted so far (refunded ones included); ids run from 1 to this.
+    @return The count.
+    """
+    return (self._counters >> 64) & _COUNT
+
+
+@external
+@view
+def paused() -> bool:
+    """
+    @notice Whether the pauser has stopped new requests, funding and disbursement.
+    @return True while paused.
+    """
+    return self._counters & _PAUSED != 0
+
+
+@external
+@view
+def params() -> loan_math.Terms:
+    """
+    @notice The parameters frozen into loans requested from now on.
+    @return The current terms.
+    """
+    return loan_math._unpack_terms(self._params)
+
+
+@external
+@view
+def grade_limits(token: address, grade: uint256) -> GradeLimits:
+    """
+    @notice What a grade may borrow in `token` (all zero: the grade is closed).
+    @param token The token.
+    @param grade 1 = A ... 5 = E.
+    @return Largest loan, most principal outstanding per identity, lowest APR.
+    """
+    packed_limits: uint256 = self._grade_limits[token][grade]
+    return GradeLimits(
+        max_principal=packed_limits & _AMOUNT,
+        max_exposure=(packed_limits >> 96) & _HALF,
+        min_apr_bps=packed_limits >> 224,
+    )
+
+
+@external
+@view
+def exposure(identity_hash: bytes32, token: address) -> uint256:
+    """
+    @notice Principal of the identity's open, funded and active loans in
+            `token` plus its unrecovered defaulted principal: the total its
+            grade's max_exposure caps. Shared by every wallet of the identity.
+    @param identity_hash The KYC identity hash (IdentityRegistry).
+    @param token The token.
+    @return Amount in base units.
+    """
+    return self._exposure[staticcall IIdentityRegistry(identity).identity_id_of(identity_hash)][token]
+
+
+@external
+@view
+def reserve(token: address) -> uint256:
+    """
+    @notice The risk reserve in `token`: paid out only to noteholders of defaulted loans.
+    @param token The token.
+    @return Amount in base units.
+    """
+    return self._pools[token] & _HALF
+
+
+@external
+@view
+def fees(token: address) -> uint256:
+    """
+    @notice The treasury's fees in `token` not yet withdrawn.
+    @param token The token.
+    @return Amount in base units.
+    """
+    return self._pools[token] >> 128
+
+
+@external
+@view
+def held(token: address) -> uint256:
+    """
+    @notice What the book holds in `token` for lenders and borrowers: escrowed
+            principal and noteholder credit not yet claimed (plus rounding dust
+            and anything sent to the contract directly). Its balance less the
+            reserve and the fees; the book keeps no separate total.
+    @param token The token.
+    @return Amount in base units.
+    """
+    pools: uint256 = self._pools[token]
+    return staticcall IERC20(token).balanceOf(self) - (pools & _HALF) - (pools >> 128)
 
 
 # ---------------------------------------------------------------------------
@@ -471,51 +625,54 @@ def request_loan(
     @param funding_seconds How long lenders may fund, 1 hour to 30 days.
     @return The new loan id.
     """
-    pausable._require_not_paused()
-    loan_math._check(self.token_allowed[token], "loanbook: token not allowed")
+    counters: uint256 = self._not_paused()
+    loan_math._check(self.token_allowed[token], loan_math.E_TOKEN_NOT_ALLOWED)
     loan_math._check_loan_terms(principal, apr_bps, installments, period_seconds, method)
-    loan_math._check(funding_seconds >= MIN_FUNDING_SECONDS and funding_seconds <= MAX_FUNDING_SECONDS, "loanbook: bad funding window")
-    identity_hash: bytes32 = empty(bytes32)
-    credit: ICreditOracle.Score = empty(ICreditOracle.Score)
-    identity_hash, credit = self._check_borrower(msg.sender, token, principal, apr_bps)
-    self.exposure[identity_hash][token] += principal
+    loan_math._check(funding_seconds >= MIN_FUNDING_SECONDS and funding_seconds <= MAX_FUNDING_SECONDS, loan_math.E_BAD_FUNDING_WINDOW)
+    identity_id: uint256 = 0
+    grade: uint256 = 0
+    score: uint256 = 0
+    identity_id, grade, score = self._check_borrower(msg.sender, token, principal, apr_bps)
+    self._exposure[identity_id][token] += principal
 
-    loan_id: uint256 = self.loan_count + 1
-    self.loan_count = loan_id
-    terms: loan_math.Terms = self.params
+    loan_id: uint256 = (counters & _COUNT) + 1
+    self._counters = counters + 1
+    packed_terms: uint256 = self._params
     deadline: uint256 = block.timestamp + funding_seconds
-    self._loans[loan_id] = loan_math.Loan(
+    self._loans[loan_id] = loan_math._pack_loan(loan_math.Loan(
         borrower=msg.sender,
         token=token,
-        grade=credit.grade,
+        grade=grade,
         principal=principal,
         apr_bps=apr_bps,
         installments=installments,
         period_seconds=period_seconds,
         method=method,
         status=OPEN,
-        terms=loan_math._pack_terms(terms),
+        terms=packed_terms,
         funding_deadline=deadline,
         funded=0,
         review_ends_at=0,
         start=0,
         annuity=0,
-        identity_hash=identity_hash,
+        identity_id=identity_id,
         note_total=0,
-    )
+        last_note=0,
+    ))
+    terms: loan_math.Terms = loan_math._unpack_terms(packed_terms)
     log LoanRequested(
         loan_id=loan_id,
         borrower=msg.sender,
         token=token,
-        grade=credit.grade,
-        score=credit.score,
+        grade=grade,
+        score=score,
         principal=principal,
         apr_bps=apr_bps,
         installments=installments,
         period_seconds=period_seconds,
         method=method,
         funding_deadline=deadline,
-        identity_hash=identity_hash,
+        identity_hash=staticcall IIdentityRegistry(identity).identity_hash_of(identity_id),
     )
     log LoanTerms(
         loan_id=loan_id,
@@ -545,32 +702,29 @@ def fund(loan_id: uint256, amount: uint256) -> uint256:
     @param amount The most the lender wants to commit, in base units.
     @return The id of the minted note.
     """
-    pausable._require_not_paused()
+    counters: uint256 = self._not_paused()
     record: loan_math.Loan = self._loan_of(loan_id)
-    loan_math._check(record.status == OPEN, "loanbook: not open")
-    loan_math._check(block.timestamp < record.funding_deadline, "loanbook: funding closed")
-    loan_math._check(msg.sender != record.borrower, "loanbook: borrower cannot fund")
-    loan_math._check(amount > 0, "loanbook: zero amount")
+    loan_math._check(record.status == OPEN, loan_math.E_NOT_OPEN)
+    loan_math._check(block.timestamp < record.funding_deadline, loan_math.E_FUNDING_CLOSED)
+    loan_math._check(msg.sender != record.borrower, loan_math.E_BORROWER_CANNOT_FUND)
+    loan_math._check(amount > 0, loan_math.E_ZERO_AMOUNT)
     take: uint256 = min(amount, record.principal - record.funded)
     self._check_lender(loan_id, msg.sender, record.token, take)
-    funded: uint256 = record.funded + take
-    self._loans[loan_id].funded = funded
-    self._loans[loan_id].note_total = record.note_total + 1
-    self.held[record.token] += take
+    note_id: uint256 = ((counters >> 64) & _COUNT) + 1
+    self._counters = counters + _NOTE_UNIT
+    self._notes[note_id] = loan_math._pack_note(loan_id, take, 0, record.last_note)
+    record.funded += take
+    record.note_total += 1
+    record.last_note = note_id
+    log LoanFunded(loan_id=loan_id, note_id=note_id, lender=msg.sender, amount=take, total_funded=record.funded)
 
-    note_id: uint256 = self.note_count + 1
-    self.note_count = note_id
-    self._notes[note_id] = Note(loan_id=loan_id, share=take, claimed=0)
-    self.loan_note_at[loan_id][record.note_total] = note_id
-    log LoanFunded(loan_id=loan_id, note_id=note_id, lender=msg.sender, amount=take, total_funded=funded)
+    if record.funded == record.principal:
+        record.status = FUNDED
+        record.review_ends_at = block.timestamp + loan_math._unpack_terms(record.terms).review_seconds
+        log LoanFullyFunded(loan_id=loan_id, review_ends_at=record.review_ends_at)
+    self._loans[loan_id] = loan_math._pack_loan(record)
 
-    if funded == record.principal:
-        review_ends_at: uint256 = block.timestamp + loan_math._unpack_terms(record.terms).review_seconds
-        self._loans[loan_id].status = FUNDED
-        self._loans[loan_id].review_ends_at = review_ends_at
-        log LoanFullyFunded(loan_id=loan_id, review_ends_at=review_ends_at)
-
-    loan_math._check(self._pull(record.token, msg.sender, take) == take, "loanbook: fee-on-transfer token")
+    loan_math._check(self._pull(record.token, msg.sender, take) == take, loan_math.E_FEE_ON_TRANSFER_TOKEN)
     extcall ILoanNote(notes).mint(msg.sender, note_id)
     return note_id
 
@@ -587,14 +741,14 @@ def cancel(loan_id: uint256):
     record: loan_math.Loan = self._loan_of(loan_id)
     is_officer: bool = access_control.hasRole[RISK_OFFICER_ROLE][msg.sender]
     if record.status == OPEN:
-        loan_math._check(block.timestamp < record.funding_deadline, "loanbook: expired")
-        loan_math._check(msg.sender == record.borrower or is_officer, "loanbook: not allowed")
+        loan_math._check(block.timestamp < record.funding_deadline, loan_math.E_EXPIRED)
+        loan_math._check(msg.sender == record.borrower or is_officer, loan_math.E_NOT_ALLOWED)
     elif record.status == FUNDED:
-        loan_math._check(is_officer or msg.sender != record.borrower, "loanbook: funded, only the risk officer can veto")
-        loan_math._check(is_officer, "loanbook: not allowed")
-        loan_math._check(block.timestamp < record.review_ends_at, "loanbook: review over")
+        loan_math._check(is_officer or msg.sender != record.borrower, loan_math.E_FUNDED_ONLY_THE_RISK_OFFICER_CAN_VETO)
+        loan_math._check(is_officer, loan_math.E_NOT_ALLOWED)
+        loan_math._check(block.timestamp < record.review_ends_at, loan_math.E_REVIEW_OVER)
     else:
-        loan_math._check(False, "loanbook: not cancellable")
+        loan_math._check(False, loan_math.E_NOT_CANCELLABLE)
     self._close(loan_id, record, CANCELLED)
     log LoanCancelled(loan_id=loan_id, by=msg.sender, previous_status=record.status)
 
@@ -610,7 +764,7 @@ def expire(loan_id: uint256):
     @param loan_id The loan id.
     """
     record: loan_math.Loan = self._loan_of(loan_id)
-    loan_math._check(record.status != EXPIRED and self._status(record) == EXPIRED, "loanbook: not expired")
+    loan_math._check(record.status != EXPIRED and self._status(record) == EXPIRED, loan_math.E_NOT_EXPIRED)
     self._expire(loan_id, record)
 
 
@@ -625,16 +779,15 @@ def refund(note_id: uint256):
     @param note_id The note id; the caller must own it or be approved for it.
     """
     owner: address = staticcall ILoanNote(notes).authorized_owner(msg.sender, note_id)
-    position: Note = self._notes[note_id]
-    record: loan_math.Loan = self._loans[position.loan_id]
+    position: Note = self._note(note_id)
+    record: loan_math.Loan = self._loan_of(position.loan_id)
     status: uint256 = self._status(record)
     if status == EXPIRED and record.status != EXPIRED:
         self._expire(position.loan_id, record)
     elif status != CANCELLED and status != EXPIRED:
-        loan_math._check(False, "loanbook: not refundable")
+        loan_math._check(False, loan_math.E_NOT_REFUNDABLE)
 
-    self._notes[note_id].share = 0
-    self.held[record.token] -= position.share
+    self._notes[note_id] = loan_math._pack_note(position.loan_id, 0, position.claimed, position.previous)
     extcall ILoanNote(notes).burn(note_id)
     log NoteRefunded(note_id=note_id, loan_id=position.loan_id, owner=owner, amount=position.share)
     self._push(record.token, owner, position.share)
@@ -652,13 +805,17 @@ def disburse(loan_id: uint256):
             out; the notes refund in full).
     @param loan_id The loan id.
     """
-    pausable._require_not_paused()
+    self._not_paused()
     record: loan_math.Loan = self._loan_of(loan_id)
-    loan_math._check(record.status == FUNDED, "loanbook: not funded")
-    loan_math._check(block.timestamp >= record.review_ends_at, "loanbook: in review")
+    loan_math._check(record.status == FUNDED, loan_math.E_NOT_FUNDED)
+    loan_math._check(block.timestamp >= record.review_ends_at, loan_math.E_IN_REVIEW)
     terms: loan_math.Terms = loan_math._unpack_terms(record.terms)
-    loan_math._check(block.timestamp < record.review_ends_at + terms.disburse_seconds, "loanbook: disbursement deadline passed")
-    if staticcall IIdentityRegistry(identity).is_blocked(record.borrower) or not staticcall IIdentityRegistry(identity).is_verified(record.borrower):
+    loan_math._check(block.timestamp < record.review_ends_at + terms.disburse_seconds, loan_math.E_DISBURSEMENT_DEADLINE_PASSED)
+    verified: bool = False
+    blocked: bool = False
+    identity_id: uint256 = 0
+    verified, blocked, identity_id = staticcall IIdentityRegistry(identity).standing(record.borrower)
+    if blocked or not verified:
         self._close(loan_id, record, CANCELLED)
         log LoanCancelled(loan_id=loan_id, by=msg.sender, previous_status=FUNDED)
         return
@@ -672,9 +829,8 @@ def disburse(loan_id: uint256):
         annuity = level
     record.annuity = annuity
     record.start = block.timestamp
-    self._loans[loan_id].status = ACTIVE
-    self._loans[loan_id].start = block.timestamp
-    self._loans[loan_id].annuity = annuity
+    record.status = ACTIVE
+    self._loans[loan_id] = loan_math._pack_loan(record)
 
     state: loan_math.Ledger = empty(loan_math.Ledger)
     state.scheduled_remaining = record.principal
@@ -682,8 +838,7 @@ def disburse(loan_id: uint256):
     state.interest_from = block.timestamp
     state.level = level
     state.cursor = loan_math._skip_settled(record, state, 1, record.principal)
-    self._ledgers[loan_id] = state
-    self.held[record.token] -= record.principal
+    self._store_ledger(loan_id, state)
     self._take_fee(record.token, fee, terms.reserve_share_bps)
     log LoanDisbursed(
         loan_id=loan_id,
@@ -715,13 +870,8 @@ def repay(loan_id: uint256, amount: uint256) -> uint256:
     @param amount The most to pay, in base units.
     @return The amount credited.
     """
-    loan_math._check(amount > 0, "loanbook: zero amount")
-    record: loan_math.Loan = self._loan_of(loan_id)
-    if record.status == DEFAULTED:
-        return self._recover(loan_id, record, amount)
-    loan_math._check(record.status == ACTIVE, "loanbook: not active")
-    terms: loan_math.Terms = loan_math._unpack_terms(record.terms)
-    return self._pay(loan_id, record, terms, self._accrue(loan_id, record, terms), amount)
+    loan_math._check(amount > 0, loan_math.E_ZERO_AMOUNT)
+    return self._repay(loan_id, amount)
 
 
 @external
@@ -730,22 +880,13 @@ def repay_in_full(loan_id: uint256) -> uint256:
     """
     @notice Settles a loan now: principal outstanding, interest accrued to
             date (unpaid interest of installments due plus what the running
-            installment has earned) and penalties. On a DEFAULTED loan it pays
-            the remaining debt.
+            installment has earned) and penalties: exactly what `repay` takes
+            when offered more than is owed. On a DEFAULTED loan it pays the
+            remaining debt.
     @param loan_id The loan id.
     @return The amount credited.
     """
-    record: loan_math.Loan = self._loan_of(loan_id)
-    if record.status == DEFAULTED:
-        debt: DefaultRecord = self._defaults[loan_id]
-        return self._recover(loan_id, record, debt.debt - debt.recovered)
-    loan_math._check(record.status == ACTIVE, "loanbook: not active")
-    terms: loan_math.Terms = loan_math._unpack_terms(record.terms)
-    state: loan_math.Ledger = self._accrue(loan_id, record, terms)
-    interest: uint256 = 0
-    principal: uint256 = 0
-    interest, principal = loan_math._payoff_parts(record, state)
-    return self._pay(loan_id, record, terms, state, state.penalty_owed + interest + principal)
+    return self._repay(loan_id, max_value(uint256))
 
 
 @external
@@ -762,23 +903,24 @@ def mark_default(loan_id: uint256):
     @param loan_id The loan id.
     """
     record: loan_math.Loan = self._loan_of(loan_id)
-    loan_math._check(record.status == ACTIVE, "loanbook: not active")
+    loan_math._check(record.status == ACTIVE, loan_math.E_NOT_ACTIVE)
     terms: loan_math.Terms = loan_math._unpack_terms(record.terms)
     state: loan_math.Ledger = self._accrue(loan_id, record, terms)
     oldest_due: uint256 = record.start + state.cursor * record.period_seconds
-    loan_math._check(block.timestamp > oldest_due + terms.default_after_seconds, "loanbook: not in default")
+    loan_math._check(block.timestamp > oldest_due + terms.default_after_seconds, loan_math.E_NOT_IN_DEFAULT)
 
     interest: uint256 = 0
     principal: uint256 = 0
     interest, principal = loan_math._payoff_parts(record, state)
     debt: uint256 = state.penalty_owed + interest + principal
-    cover: uint256 = min(self.reserve[record.token], principal * terms.coverage_bps // BPS)
+    pools: uint256 = self._pools[record.token]
+    cover: uint256 = min(pools & _HALF, principal * terms.coverage_bps // BPS)
 
-    self.reserve[record.token] -= cover
-    self.held[record.token] += cover
-    self._ledgers[loan_id] = self._credit_notes(state, record.principal, cover)
+    self._pools[record.token] = pools - cover
+    self._store_ledger(loan_id, self._credit_notes(state, record.principal, cover))
     self._defaults[loan_id] = DefaultRecord(debt=debt, cover=cover, recovered=0, principal=principal)
-    self._loans[loan_id].status = DEFAULTED
+    record.status = DEFAULTED
+    self._loans[loan_id] = loan_math._pack_loan(record)
     log LoanDefaulted(loan_id=loan_id, debt=debt, principal_outstanding=principal, cover=cover)
 
 
@@ -792,12 +934,11 @@ def claim(note_id: uint256) -> uint256:
     @return The amount paid.
     """
     owner: address = staticcall ILoanNote(notes).authorized_owner(msg.sender, note_id)
-    amount: uint256 = self._claimable(note_id)
-    loan_math._check(amount > 0, "loanbook: nothing to claim")
-    position: Note = self._notes[note_id]
-    token: address = self._loans[position.loan_id].token
-    self._notes[note_id].claimed = position.claimed + amount
-    self.held[token] -= amount
+    position: Note = self._note(note_id)
+    amount: uint256 = self._claimable(position)
+    loan_math._check(amount > 0, loan_math.E_NOTHING_TO_CLAIM)
+    token: address = loan_math._token_of(self._loans[position.loan_id][1])
+    self._notes[note_id] = loan_math._pack_note(position.loan_id, position.share, position.claimed + amount, position.previous)
     log Claimed(note_id=note_id, loan_id=position.loan_id, owner=owner, amount=amount)
     self._push(token, owner, amount)
     return amount
@@ -813,11 +954,11 @@ def deposit_reserve(token: address, amount: uint256):
     @param token An allow-listed token.
     @param amount Amount in base units.
     """
-    loan_math._check(self.token_allowed[token], "loanbook: token not allowed")
-    loan_math._check(amount > 0, "loanbook: zero amount")
-    self.reserve[token] += amount
+    loan_math._check(self.token_allowed[token], loan_math.E_TOKEN_NOT_ALLOWED)
+    loan_math._check(amount > 0, loan_math.E_ZERO_AMOUNT)
+    self._pools[token] += amount
     log ReserveDeposited(token=token, sender=msg.sender, amount=amount)
-    loan_math._check(self._pull(token, msg.sender, amount) == amount, "loanbook: fee-on-transfer token")
+    loan_math._check(self._pull(token, msg.sender, amount) == amount, loan_math.E_FEE_ON_TRANSFER_TOKEN)
 
 
 # ---------------------------------------------------------------------------
@@ -848,10 +989,11 @@ def set_grade_limits(token: address, limits: GradeLimits[GRADES]):
     """
     access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
     for i: uint256 in range(GRADES):
-        loan_math._check(limits[i].max_principal <= MAX_PRINCIPAL, "loanbook: grade cap over max")
-        loan_math._check(limits[i].max_exposure >= limits[i].max_principal, "loanbook: exposure below loan cap")
-        loan_math._check(limits[i].min_apr_bps <= MAX_APR_BPS, "loanbook: grade floor over max apr")
-        self.grade_limits[token][i + 1] = limits[i]
+        loan_math._check(limits[i].max_principal <= MAX_PRINCIPAL, loan_math.E_GRADE_CAP_OVER_MAX)
+        loan_math._check(limits[i].max_exposure >= limits[i].max_principal, loan_math.E_EXPOSURE_BELOW_LOAN_CAP)
+        loan_math._check(limits[i].max_exposure <= _HALF, loan_math.E_EXPOSURE_CAP_OVER_MAX)
+        loan_math._check(limits[i].min_apr_bps <= MAX_APR_BPS, loan_math.E_GRADE_FLOOR_OVER_MAX_APR)
+        self._grade_limits[token][i + 1] = limits[i].max_principal | (limits[i].max_exposure << 96) | (limits[i].min_apr_bps << 224)
     log GradeLimitsSet(token=token, limits=limits)
 
 
@@ -877,7 +1019,7 @@ def set_token_allowed(token: address, allowed: bool):
     @param allowed Whether new loans may use it.
     """
     access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
-    loan_math._check(token != empty(address), "loanbook: zero token")
+    loan_math._check(token != empty(address), loan_math.E_ZERO_TOKEN)
     self.token_allowed[token] = allowed
     log TokenAllowed(token=token, allowed=allowed)
 
@@ -889,7 +1031,7 @@ def set_treasury(treasury_: address):
     @param treasury_ The new treasury address.
     """
     access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
-    loan_math._check(treasury_ != empty(address), "loanbook: zero treasury")
+    loan_math._check(treasury_ != empty(address), loan_math.E_ZERO_TREASURY)
     self.treasury = treasury_
     log TreasurySet(treasury=treasury_)
 
@@ -904,9 +1046,10 @@ def withdraw_fees(token: address) -> uint256:
     @return The amount sent.
     """
     access_control._check_role(access_control.DEFAULT_ADMIN_ROLE, msg.sender)
-    amount: uint256 = self.fees[token]
-    loan_math._check(amount > 0, "loanbook: no fees")
-    self.fees[token] = 0
+    pools: uint256 = self._pools[token]
+    amount: uint256 = pools >> 128
+    loan_math._check(amount > 0, loan_math.E_NO_FEES)
+    self._pools[token] = pools & _HALF
     log FeesWithdrawn(token=token, treasury=self.treasury, amount=amount)
     self._push(token, self.treasury, amount)
     return amount
@@ -920,7 +1063,9 @@ def pause():
             holds money past a loan's disbursement deadline.
     """
     access_control._check_role(PAUSER_ROLE, msg.sender)
-    pausable._pause()
+    counters: uint256 = self._not_paused()
+    self._counters = counters | _PAUSED
+    log Paused(account=msg.sender)
 
 
 @external
@@ -929,7 +1074,10 @@ def unpause():
     @notice Lifts a pause.
     """
     access_control._check_role(PAUSER_ROLE, msg.sender)
-    pausable._unpause()
+    counters: uint256 = self._counters
+    assert counters & _PAUSED != 0, "pausable: contract is not paused"
+    self._counters = counters ^ _PAUSED
+    log Unpaused(account=msg.sender)
 
 
 # ---------------------------------------------------------------------------
@@ -940,8 +1088,73 @@ def unpause():
 @internal
 @view
 def _loan_of(loan_id: uint256) -> loan_math.Loan:
-    loan_math._check(loan_id >= 1 and loan_id <= self.loan_count, "loanbook: no such loan")
-    return self._loans[loan_id]
+    """
+    @dev The loan, unpacked; every requested loan has a borrower.
+    """
+    record: loan_math.Loan = loan_math._unpack_loan(self._loans[loan_id])
+    loan_math._check(record.borrower != empty(address), loan_math.E_NO_SUCH_LOAN)
+    return record
+
+
+@internal
+@view
+def _note(note_id: uint256) -> Note:
+    word: uint256 = self._notes[note_id]
+    return Note(loan_id=word & _ID, share=(word >> 32) & _AMOUNT, claimed=(word >> 128) & _AMOUNT, previous=word >> 224)
+
+
+@internal
+def _repay(loan_id: uint256, amount: uint256) -> uint256:
+    """
+    @dev A payment of at most `amount`: a recovery on a DEFAULTED loan, else
+         the waterfall (which never takes more than is owed).
+    """
+    record: loan_math.Loan = self._loan_of(loan_id)
+    if record.status == DEFAULTED:
+        return self._recover(loan_id, record, amount)
+    loan_math._check(record.status == ACTIVE, loan_math.E_NOT_ACTIVE)
+    terms: loan_math.Terms = loan_math._unpack_terms(record.terms)
+    return self._pay(loan_id, record, terms, self._accrue(loan_id, record, terms), amount)
+
+
+@internal
+@view
+def _not_paused() -> uint256:
+    """
+    @dev Reverts while paused; returns the counters word it read.
+    """
+    counters: uint256 = self._counters
+    assert counters & _PAUSED == 0, "pausable: contract is paused"
+    return counters
+
+
+@internal
+@view
+def _load_ledger(loan_id: uint256) -> loan_math.Ledger:
+    """
+    @dev Words 2 and 3 only when their flags say they are nonzero: a loan
+         paid on time reads two slots, not four.
+    """
+    words: uint256[loan_math.LEDGER_WORDS] = empty(uint256[loan_math.LEDGER_WORDS])
+    words[0] = self._ledgers[loan_id][0]
+    words[1] = self._ledgers[loan_id][1]
+    if words[1] & loan_math.LEDGER_PARTIAL != 0:
+        words[2] = self._ledgers[loan_id][2]
+    if words[1] & loan_math.LEDGER_PENALTY != 0:
+        words[3] = self._ledgers[loan_id][3]
+    return loan_math._unpack_ledger(words)
+
+
+@internal
+def _store_ledger(loan_id: uint256, state: loan_math.Ledger):
+    words: uint256[loan_math.LEDGER_WORDS] = loan_math._pack_ledger(state)
+    before: uint256 = self._ledgers[loan_id][1]
+    self._ledgers[loan_id][0] = words[0]
+    self._ledgers[loan_id][1] = words[1]
+    if words[2] != 0 or before & loan_math.LEDGER_PARTIAL != 0:
+        self._ledgers[loan_id][2] = words[2]
+    if words[3] != 0 or before & loan_math.LEDGER_PENALTY != 0:
+        self._ledgers[loan_id][3] = words[3]
 
 
 @internal
@@ -963,25 +1176,31 @@ def _status(record: loan_math.Loan) -> uint256:
 @view
 def _check_borrower(
     borrower: address, token: address, principal: uint256, apr_bps: uint256
-) -> (bytes32, ICreditOracle.Score):
+) -> (uint256, uint256, uint256):
     """
     @dev A borrower must be KYC-verified, not blocked, and hold an unexpired
          score whose grade allows the principal, the exposure of its identity
          and the APR.
-    @return (the borrower's identity hash, its score).
+    @return (the borrower's identity id, its grade, its score).
     """
-    loan_math._check(staticcall IIdentityRegistry(identity).is_verified(borrower), "loanbook: borrower not verified")
-    loan_math._check(not staticcall IIdentityRegistry(identity).is_blocked(borrower), "loanbook: borrower blocked")
-    credit: ICreditOracle.Score = staticcall ICreditOracle(oracle).score_of(borrower)
-    loan_math._check(credit.expires_at != 0, "loanbook: not scored")
-    loan_math._check(block.timestamp < credit.expires_at, "loanbook: score expired")
-    loan_math._check(credit.grade >= 1 and credit.grade <= GRADES, "loanbook: grade not eligible")
-    limits: GradeLimits = self.grade_limits[token][credit.grade]
-    identity_hash: bytes32 = (staticcall IAttestations(identity).attestation(borrower)).identity_hash
-    loan_math._check(principal <= limits.max_principal, "loanbook: over grade cap")
-    loan_math._check(self.exposure[identity_hash][token] + principal <= limits.max_exposure, "loanbook: over exposure cap")
-    loan_math._check(apr_bps >= limits.min_apr_bps, "loanbook: apr below grade floor")
-    return identity_hash, credit
+    verified: bool = False
+    blocked: bool = False
+    identity_id: uint256 = 0
+    verified, blocked, identity_id = staticcall IIdentityRegistry(identity).standing(borrower)
+    loan_math._check(verified, loan_math.E_BORROWER_NOT_VERIFIED)
+    loan_math._check(not blocked, loan_math.E_BORROWER_BLOCKED)
+    score: uint256 = 0
+    grade: uint256 = 0
+    expires_at: uint256 = 0
+    score, grade, expires_at = staticcall ICreditOracle(oracle).credit_of(borrower)
+    loan_math._check(expires_at != 0, loan_math.E_NOT_SCORED)
+    loan_math._check(block.timestamp < expires_at, loan_math.E_SCORE_EXPIRED)
+    loan_math._check(grade >= 1 and grade <= GRADES, loan_math.E_GRADE_NOT_ELIGIBLE)
+    limits: uint256 = self._grade_limits[token][grade]
+    loan_math._check(principal <= limits & _AMOUNT, loan_math.E_OVER_GRADE_CAP)
+    loan_math._check(self._exposure[identity_id][token] + principal <= (limits >> 96) & _HALF, loan_math.E_OVER_EXPOSURE_CAP)
+    loan_math._check(apr_bps >= limits >> 224, loan_math.E_APR_BELOW_GRADE_FLOOR)
+    return identity_id, grade, score
 
 
 @internal
@@ -990,11 +1209,15 @@ def _check_lender(loan_id: uint256, lender: address, token: address, amount: uin
     @dev Blocked accounts cannot fund; an unverified lender may fund at most
          the token's threshold in total per loan.
     """
-    loan_math._check(not staticcall IIdentityRegistry(identity).is_blocked(lender), "loanbook: lender blocked")
-    if staticcall IIdentityRegistry(identity).is_verified(lender):
+    verified: bool = False
+    blocked: bool = False
+    identity_id: uint256 = 0
+    verified, blocked, identity_id = staticcall IIdentityRegistry(identity).standing(lender)
+    loan_math._check(not blocked, loan_math.E_LENDER_BLOCKED)
+    if verified:
         return
     total: uint256 = self.unverified_funded[loan_id][lender] + amount
-    loan_math._check(total <= self.lender_kyc_threshold[token], "loanbook: lender not verified")
+    loan_math._check(total <= self.lender_kyc_threshold[token], loan_math.E_LENDER_NOT_VERIFIED)
     self.unverified_funded[loan_id][lender] = total
 
 
@@ -1004,8 +1227,10 @@ def _close(loan_id: uint256, record: loan_math.Loan, status: uint256):
     @dev Cancels or expires an OPEN or FUNDED loan: frees its exposure; the
          notes then refund in full.
     """
-    self._loans[loan_id].status = status
-    self.exposure[record.identity_hash][record.token] -= record.principal
+    updated: loan_math.Loan = record
+    updated.status = status
+    self._loans[loan_id] = loan_math._pack_loan(updated)
+    self._exposure[record.identity_id][record.token] -= record.principal
 
 
 @internal
@@ -1021,7 +1246,7 @@ def _expire(loan_id: uint256, record: loan_math.Loan):
 
 @internal
 def _accrue(loan_id: uint256, record: loan_math.Loan, terms: loan_math.Terms) -> loan_math.Ledger:
-    state: loan_math.Ledger = self._ledgers[loan_id]
+    state: loan_math.Ledger = self._load_ledger(loan_id)
     added: uint256 = loan_math._pending_penalty(record, terms, state)
     state.accrued_until = block.timestamp
     if added != 0:
@@ -1119,7 +1344,7 @@ def _pay(
     principal: uint256 = 0
     state, penalty, interest, principal = self._waterfall(record, before, amount)
     paid: uint256 = penalty + interest + principal
-    loan_math._check(paid > 0, "loanbook: nothing owed")
+    loan_math._check(paid > 0, loan_math.E_NOTHING_OWED)
     received: uint256 = self._pull(record.token, msg.sender, paid)
     if received < paid:
         state, penalty, interest, principal = self._waterfall(record, before, received)
@@ -1128,10 +1353,10 @@ def _pay(
     fee: uint256 = (interest + penalty) * terms.service_fee_bps // BPS
     fee_reserve: uint256 = fee * terms.reserve_share_bps // BPS
     to_notes: uint256 = paid - fee
-    self.exposure[record.identity_hash][record.token] -= principal
+    self._exposure[record.identity_id][record.token] -= principal
     self._take_fee(record.token, fee, terms.reserve_share_bps)
-    self.held[record.token] += to_notes
-    self._ledgers[loan_id] = self._credit_notes(state, record.principal, to_notes)
+    state = self._credit_notes(state, record.principal, to_notes)
+    self._store_ledger(loan_id, state)
     log Repayment(
         loan_id=loan_id,
         payer=msg.sender,
@@ -1150,7 +1375,9 @@ def _pay(
         interest_from=state.interest_from,
     )
     if state.cursor > record.installments:
-        self._loans[loan_id].status = REPAID
+        repaid: loan_math.Loan = record
+        repaid.status = REPAID
+        self._loans[loan_id] = loan_math._pack_loan(repaid)
         log LoanRepaid(loan_id=loan_id)
     return paid
 
@@ -1164,7 +1391,7 @@ def _recover(loan_id: uint256, record: loan_math.Loan, amount: uint256) -> uint2
     """
     debt: DefaultRecord = self._defaults[loan_id]
     take: uint256 = min(amount, debt.debt - debt.recovered)
-    loan_math._check(take > 0, "loanbook: nothing owed")
+    loan_math._check(take > 0, loan_math.E_NOTHING_OWED)
     take = self._pull(record.token, msg.sender, take)
     notes_cap: uint256 = debt.debt - debt.cover
     to_notes: uint256 = min(debt.recovered + take, notes_cap) - min(debt.recovered, notes_cap)
@@ -1173,10 +1400,9 @@ def _recover(loan_id: uint256, record: loan_math.Loan, amount: uint256) -> uint2
     self._defaults[loan_id].recovered = debt.recovered + take
     if debt.recovered + take == debt.debt:
         # Unpaid defaulted principal keeps counting against the identity's cap until recovered.
-        self.exposure[record.identity_hash][record.token] -= debt.principal
-    self._ledgers[loan_id] = self._credit_notes(self._ledgers[loan_id], record.principal, to_notes)
-    self.held[record.token] += to_notes
-    self.reserve[record.token] += to_reserve
+        self._exposure[record.identity_id][record.token] -= debt.principal
+    self._store_ledger(loan_id, self._credit_notes(self._load_ledger(loan_id), record.principal, to_notes))
+    self._pools[record.token] += to_reserve
     log Recovery(loan_id=loan_id, payer=msg.sender, amount=take, to_noteholders=to_notes, to_reserve=to_reserve)
     return take
 
@@ -1196,11 +1422,10 @@ def _credit_notes(state: loan_math.Ledger, principal: uint256, amount: uint256) 
 
 @internal
 @view
-def _claimable(note_id: uint256) -> uint256:
-    position: Note = self._notes[note_id]
+def _claimable(position: Note) -> uint256:
     if position.share == 0:
         return 0
-    acc: uint256 = self._ledgers[position.loan_id].acc_per_share
+    acc: uint256 = loan_math._acc_per_share_of(self._ledgers[position.loan_id][0])
     return position.share * acc // ACC_SCALE - position.claimed
 
 
@@ -1209,8 +1434,7 @@ def _take_fee(token: address, fee: uint256, reserve_share_bps: uint256):
     if fee == 0:
         return
     to_reserve: uint256 = fee * reserve_share_bps // BPS
-    self.reserve[token] += to_reserve
-    self.fees[token] += fee - to_reserve
+    self._pools[token] += to_reserve | ((fee - to_reserve) << 128)
 
 
 # ---------------------------------------------------------------------------
@@ -1220,20 +1444,20 @@ def _take_fee(token: address, fee: uint256, reserve_share_bps: uint256):
 
 @internal
 def _set_params(terms_: loan_math.Terms):
-    loan_math._check(terms_.origination_fee_bps <= MAX_ORIGINATION_FEE_BPS, "loanbook: origination fee over cap")
-    loan_math._check(terms_.service_fee_bps <= MAX_SERVICE_FEE_BPS, "loanbook: service fee over cap")
-    loan_math._check(terms_.reserve_share_bps <= BPS, "loanbook: reserve share over 100%")
-    loan_math._check(terms_.penalty_bps_per_day <= MAX_PENALTY_BPS_PER_DAY, "loanbook: penalty over cap")
-    loan_math._check(terms_.penalty_cap_bps <= MAX_PENALTY_CAP_BPS, "loanbook: penalty cap over cap")
-    loan_math._check(terms_.coverage_bps <= BPS, "loanbook: coverage over 100%")
-    loan_math._check(terms_.grace_seconds <= MAX_GRACE_SECONDS, "loanbook: grace too long")
-    loan_math._check(terms_.default_after_seconds >= terms_.grace_seconds, "loanbook: default before grace")
-    loan_math._check(terms_.default_after_seconds <= MAX_DEFAULT_AFTER_SECONDS, "loanbook: default too late")
-    loan_math._check(terms_.review_seconds >= MIN_REVIEW_SECONDS, "loanbook: review too short")
-    loan_math._check(terms_.review_seconds <= MAX_REVIEW_SECONDS, "loanbook: review too long")
-    loan_math._check(terms_.disburse_seconds >= MIN_DISBURSE_SECONDS, "loanbook: disbursement window too short")
-    loan_math._check(terms_.disburse_seconds <= MAX_DISBURSE_SECONDS, "loanbook: disbursement window too long")
-    self.params = terms_
+    loan_math._check(terms_.origination_fee_bps <= MAX_ORIGINATION_FEE_BPS, loan_math.E_ORIGINATION_FEE_OVER_CAP)
+    loan_math._check(terms_.service_fee_bps <= MAX_SERVICE_FEE_BPS, loan_math.E_SERVICE_FEE_OVER_CAP)
+    loan_math._check(terms_.reserve_share_bps <= BPS, loan_math.E_RESERVE_SHARE_OVER_100)
+    loan_math._check(terms_.penalty_bps_per_day <= MAX_PENALTY_BPS_PER_DAY, loan_math.E_PENALTY_OVER_CAP)
+    loan_math._check(terms_.penalty_cap_bps <= MAX_PENALTY_CAP_BPS, loan_math.E_PENALTY_CAP_OVER_CAP)
+    loan_math._check(terms_.coverage_bps <= BPS, loan_math.E_COVERAGE_OVER_100)
+    loan_math._check(terms_.grace_seconds <= MAX_GRACE_SECONDS, loan_math.E_GRACE_TOO_LONG)
+    loan_math._check(terms_.default_after_seconds >= terms_.grace_seconds, loan_math.E_DEFAULT_BEFORE_GRACE)
+    loan_math._check(terms_.default_after_seconds <= MAX_DEFAULT_AFTER_SECONDS, loan_math.E_DEFAULT_TOO_LATE)
+    loan_math._check(terms_.review_seconds >= MIN_REVIEW_SECONDS, loan_math.E_REVIEW_TOO_SHORT)
+    loan_math._check(terms_.review_seconds <= MAX_REVIEW_SECONDS, loan_math.E_REVIEW_TOO_LONG)
+    loan_math._check(terms_.disburse_seconds >= MIN_DISBURSE_SECONDS, loan_math.E_DISBURSEMENT_WINDOW_TOO_SHORT)
+    loan_math._check(terms_.disburse_seconds <= MAX_DISBURSE_SECONDS, loan_math.E_DISBURSEMENT_WINDOW_TOO_LONG)
+    self._params = loan_math._pack_terms(terms_)
     log ParamsUpdated(
         origination_fee_bps=terms_.origination_fee_bps,
         service_fee_bps=terms_.service_fee_bps,
@@ -1264,7 +1488,7 @@ def _pull(token: address, sender: address, amount: uint256) -> uint256:
     if amount == 0:
         return 0
     before: uint256 = staticcall IERC20(token).balanceOf(self)
-    loan_math._check(extcall IERC20(token).transferFrom(sender, self, amount, default_return_value=True), "loanbook: transfer failed")
+    loan_math._check(extcall IERC20(token).transferFrom(sender, self, amount, default_return_value=True), loan_math.E_TRANSFER_FAILED)
     return min(staticcall IERC20(token).balanceOf(self) - before, amount)
 
 
@@ -1272,5 +1496,5 @@ def _pull(token: address, sender: address, amount: uint256) -> uint256:
 def _push(token: address, receiver: address, amount: uint256):
     if amount == 0:
         return
-    loan_math._check(extcall IERC20(token).transfer(receiver, amount, default_return_value=True), "loanbook: transfer failed")
+    loan_math._check(extcall IERC20(token).transfer(receiver, amount, default_return_value=True), loan_math.E_TRANSFER_FAILED)
 

@@ -17,10 +17,9 @@ from .lib import loan_math
 
 
 interface ILoanBook:
-    def loan(loan_id: uint256) -> loan_math.Loan: view
-    def ledger(loan_id: uint256) -> loan_math.Ledger: view
+    def packed(loan_id: uint256) -> (uint256[loan_math.LOAN_WORDS], uint256[loan_math.LEDGER_WORDS]): view
     def default_record(loan_id: uint256) -> DefaultRecord: view
-    def loan_note_at(loan_id: uint256, index: uint256) -> uint256: view
+    def note(note_id: uint256) -> Note: view
 
 
 struct DefaultRecord:
@@ -28,6 +27,13 @@ struct DefaultRecord:
     cover: uint256
     recovered: uint256
     principal: uint256
+
+
+struct Note:
+    loan_id: uint256
+    share: uint256
+    claimed: uint256
+    previous: uint256
 
 
 struct Installment:
@@ -44,6 +50,26 @@ struct Due:
     principal_outstanding: uint256
     payoff: uint256  # what `repay_in_full` would take now
 
+
+# @dev LoanBook's hard limits, published here to keep the book's code small.
+MAX_ORIGINATION_FEE_BPS: public(constant(uint256)) = loan_math.MAX_ORIGINATION_FEE_BPS
+MAX_SERVICE_FEE_BPS: public(constant(uint256)) = loan_math.MAX_SERVICE_FEE_BPS
+MAX_PENALTY_BPS_PER_DAY: public(constant(uint256)) = loan_math.MAX_PENALTY_BPS_PER_DAY
+MAX_PENALTY_CAP_BPS: public(constant(uint256)) = loan_math.MAX_PENALTY_CAP_BPS
+MAX_GRACE_SECONDS: public(constant(uint256)) = loan_math.MAX_GRACE_SECONDS
+MAX_DEFAULT_AFTER_SECONDS: public(constant(uint256)) = loan_math.MAX_DEFAULT_AFTER_SECONDS
+MIN_REVIEW_SECONDS: public(constant(uint256)) = loan_math.MIN_REVIEW_SECONDS
+MAX_REVIEW_SECONDS: public(constant(uint256)) = loan_math.MAX_REVIEW_SECONDS
+MIN_DISBURSE_SECONDS: public(constant(uint256)) = loan_math.MIN_DISBURSE_SECONDS
+MAX_DISBURSE_SECONDS: public(constant(uint256)) = loan_math.MAX_DISBURSE_SECONDS
+MAX_APR_BPS: public(constant(uint256)) = loan_math.MAX_APR_BPS
+MAX_INSTALLMENTS: public(constant(uint256)) = loan_math.MAX_INSTALLMENTS
+MIN_PERIOD_SECONDS: public(constant(uint256)) = loan_math.MIN_PERIOD_SECONDS
+MAX_PERIOD_SECONDS: public(constant(uint256)) = loan_math.MAX_PERIOD_SECONDS
+MAX_TERM_SECONDS: public(constant(uint256)) = loan_math.MAX_TERM_SECONDS
+MIN_FUNDING_SECONDS: public(constant(uint256)) = loan_math.MIN_FUNDING_SECONDS
+MAX_FUNDING_SECONDS: public(constant(uint256)) = loan_math.MAX_FUNDING_SECONDS
+MAX_PRINCIPAL: public(constant(uint256)) = loan_math.MAX_PRINCIPAL
 
 ACTIVE: constant(uint256) = 3
 DEFAULTED: constant(uint256) = 5
@@ -110,7 +136,10 @@ def amount_due(loan_id: uint256) -> Due:
     @param loan_id The loan id; reverts "loanbook: no such loan" otherwise.
     @return The amounts (all zero unless the loan is ACTIVE or DEFAULTED).
     """
-    record: loan_math.Loan = staticcall ILoanBook(book).loan(loan_id)
+    loan_words: uint256[loan_math.LOAN_WORDS] = empty(uint256[loan_math.LOAN_WORDS])
+    ledger_words: uint256[loan_math.LEDGER_WORDS] = empty(uint256[loan_math.LEDGER_WORDS])
+    loan_words, ledger_words = staticcall ILoanBook(book).packed(loan_id)
+    record: loan_math.Loan = loan_math._unpack_loan(loan_words)
     due: Due = empty(Due)
     if record.status == DEFAULTED:
         debt: DefaultRecord = staticcall ILoanBook(book).default_record(loan_id)
@@ -119,7 +148,7 @@ def amount_due(loan_id: uint256) -> Due:
     if record.status != ACTIVE:
         return due
 
-    state: loan_math.Ledger = staticcall ILoanBook(book).ledger(loan_id)
+    state: loan_math.Ledger = loan_math._unpack_ledger(ledger_words)
     terms: loan_math.Terms = loan_math._unpack_terms(record.terms)
     due.penalty = state.penalty_owed + loan_math._pending_penalty(record, terms, state)
     due.principal_outstanding = state.scheduled_remaining - state.principal_paid_current
@@ -157,18 +186,27 @@ def amount_due(loan_id: uint256) -> Due:
 
 @external
 @view
-def loan_notes(loan_id: uint256, offset: uint256) -> DynArray[uint256, NOTES_PAGE]:
+def loan_notes(loan_id: uint256, before: uint256) -> DynArray[uint256, NOTES_PAGE]:
     """
-    @notice A loan's note ids in funding order, up to 256 from `offset`
-            (refunded notes included; their share is 0).
+    @notice A loan's note ids, newest first, up to 256 per page (refunded
+            notes included; their share is 0). Each note links to the loan's
+            previous one, so listing costs the book no storage of its own.
     @param loan_id The loan id; reverts "loanbook: no such loan" otherwise.
-    @param offset How many to skip (0 for the first page).
+    @param before 0 for the first page, else the last id of the previous page.
     @return The note ids.
     """
-    total: uint256 = (staticcall ILoanBook(book).loan(loan_id)).note_total
+    loan_words: uint256[loan_math.LOAN_WORDS] = empty(uint256[loan_math.LOAN_WORDS])
+    ledger_words: uint256[loan_math.LEDGER_WORDS] = empty(uint256[loan_math.LEDGER_WORDS])
+    loan_words, ledger_words = staticcall ILoanBook(book).packed(loan_id)
+    note_id: uint256 = loan_math._unpack_loan(loan_words).last_note
+    if before != 0:
+        position: Note = staticcall ILoanBook(book).note(before)
+        assert position.loan_id == loan_id, "lens: note of another loan"
+        note_id = position.previous
     result: DynArray[uint256, NOTES_PAGE] = []
-    for i: uint256 in range(NOTES_PAGE):
-        if offset + i >= total:
+    for _: uint256 in range(NOTES_PAGE):
+        if note_id == 0:
             break
-        result.append(staticcall ILoanBook(book).loan_note_at(loan_id, offset + i))
+        result.append(note_id)
+        note_id = (staticcall ILoanBook(book).note(note_id)).previous
     return result

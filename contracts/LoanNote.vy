@@ -18,8 +18,9 @@
         note is worth includes `LoanBook.claimable(note_id)` at the moment of
         the transfer, not when the listing was made; price on the principal
         outstanding, or fill only through an order that checks claimable.
-@dev LoanBook is the only minter and burner; the deployer binds the book once
-     with `set_book` and the binding can never change. A minimal,
+@dev LoanBook is the only minter and burner: the book creates this
+     collection from its blueprint when it is deployed, so the binding is
+     fixed in the code (no setup step, no storage read per mint). A minimal,
      non-enumerable ERC-721 (ERC-165, ERC-721, ERC-721 Metadata): minting a
      note writes its owner and the receiver's balance, nothing else. Lists of
      notes by owner come from `Transfer` events (the indexer's API serves them).
@@ -38,6 +39,7 @@ struct Note:
     loan_id: uint256
     share: uint256
     claimed: uint256
+    previous: uint256
 
 
 struct Loan:
@@ -74,10 +76,8 @@ _RECEIVED: constant(bytes4) = 0x150b7a02  # onERC721Received.selector
 name: public(constant(String[18])) = "Peerlend Loan Note"
 symbol: public(constant(String[3])) = "PLN"
 
-# @dev The LoanBook allowed to mint and burn; set once.
-book: public(address)
-# @dev Who may call `set_book`: the deployer, until it is set.
-_deployer: immutable(address)
+# @dev The LoanBook that created this collection: the only minter and burner.
+book: public(immutable(address))
 
 _owners: HashMap[uint256, address]
 # @dev Notes burned so far (refunds): with the book's note count it gives the supply, so a mint
@@ -103,29 +103,13 @@ event ApprovalForAll:
     operator: indexed(address)
     approved: bool
 
-event BookSet:
-    book: indexed(address)
-
-
 @deploy
 def __init__():
     """
-    @notice Deploys the note collection "Peerlend Loan Note" (PLN).
+    @notice Created by LoanBook's constructor (from this contract's blueprint):
+            "Peerlend Loan Note" (PLN), minted and burned by that book only.
     """
-    _deployer = msg.sender
-
-
-@external
-def set_book(book_: address):
-    """
-    @notice Binds the LoanBook that mints and burns notes. Deployer only, once.
-    @param book_ The LoanBook address.
-    """
-    assert msg.sender == _deployer, "note: not deployer"
-    assert self.book == empty(address), "note: book already set"
-    assert book_ != empty(address), "note: zero book"
-    self.book = book_
-    log BookSet(book=book_)
+    book = msg.sender
 
 
 # ---------------------------------------------------------------------------
@@ -176,9 +160,7 @@ def totalSupply() -> uint256:
     @notice Notes in existence: minted by the book less those burned by refunds.
     @return The count.
     """
-    if self.book == empty(address):
-        return 0
-    return staticcall ILoanBook(self.book).note_count() - self._burned
+    return staticcall ILoanBook(book).note_count() - self._burned
 
 
 @external
@@ -245,9 +227,9 @@ def tokenURI(token_id: uint256) -> String[4_096]:
     @return The data URI.
     """
     assert self._owners[token_id] != empty(address), "note: no such note"
-    position: Note = staticcall ILoanBook(self.book).note(token_id)
-    record: Loan = staticcall ILoanBook(self.book).loan(position.loan_id)
-    claimable: String[78] = uint2str(staticcall ILoanBook(self.book).claimable(token_id))
+    position: Note = staticcall ILoanBook(book).note(token_id)
+    record: Loan = staticcall ILoanBook(book).loan(position.loan_id)
+    claimable: String[78] = uint2str(staticcall ILoanBook(book).claimable(token_id))
     note_id: String[78] = uint2str(token_id)
     loan_id: String[78] = uint2str(position.loan_id)
     share: String[78] = uint2str(position.share)
@@ -315,7 +297,7 @@ def mint(receiver: address, note_id: uint256):
     @param receiver The lender.
     @param note_id The id LoanBook assigned.
     """
-    assert msg.sender == self.book, "note: not book"
+    assert msg.sender == book, "note: not book"
     assert receiver != empty(address), "note: mint to zero address"
     assert self._owners[note_id] == empty(address), "note: already minted"
     self._owners[note_id] = receiver
@@ -330,7 +312,7 @@ def burn(note_id: uint256):
     @notice Burns a refunded note. LoanBook only.
     @param note_id The note id.
     """
-    assert msg.sender == self.book, "note: not book"
+    assert msg.sender == book, "note: not book"
     owner: address = self._owners[note_id]
     assert owner != empty(address), "note: no such note"
     self._owners[note_id] = empty(address)

@@ -152,11 +152,11 @@ def deploy_book(token_contracts, admin, treasury, risk_officer, pauser, terms=DE
         identity.grantRole(identity.RISK_OFFICER_ROLE(), admin)
         identity.grantRole(identity.RISK_OFFICER_ROLE(), risk_officer)
         oracle.grantRole(oracle.ORACLE_ROLE(), admin)
-        notes = compiled("contracts/LoanNote.vy").deploy()
+        blueprint = compiled("contracts/LoanNote.vy").deploy_as_blueprint()
         book = compiled("contracts/LoanBook.vy").deploy(
-            notes.address, identity.address, oracle.address, treasury, terms.as_tuple()
+            blueprint.address, identity.address, oracle.address, treasury, terms.as_tuple()
         )
-        notes.set_book(book.address)
+        notes = compiled("contracts/LoanNote.vy").at(book.notes())
         lens = compiled("contracts/LoanLens.vy").deploy(book.address)
         for token in token_contracts:
             book.set_token_allowed(token.address, True)

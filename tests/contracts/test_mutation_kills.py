@@ -82,7 +82,7 @@ _OK_TERMS = (1_000 * UNIT, 1_200, 12, 30 * DAY, EQUAL_INSTALLMENT)
 _TERM_BOUNDS = [
     # (field index, value at the limit, value past it, reason)
     (0, 1, 0, "loanbook: zero principal"),
-    (0, 10**30, 10**30 + 1, "loanbook: principal too large"),
+    (0, 10**27, 10**27 + 1, "loanbook: principal too large"),
     (1, 3_600, 3_601, "loanbook: apr too high"),
     (2, 1, 0, "loanbook: bad installments"),
     (2, 360, 361, "loanbook: bad installments"),

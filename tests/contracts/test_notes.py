@@ -14,13 +14,6 @@ ZERO = "0x0000000000000000000000000000000000000000"
 
 
 @pytest.fixture
-def fresh_notes(admin):
-    """A LoanNote whose book is not bound yet, deployed by `admin`."""
-    with boa.env.prank(admin):
-        return compiled("contracts/LoanNote.vy").deploy()
-
-
-@pytest.fixture
 def repaid_once(book, active_loan, borrower, lens):
     """An active loan whose first installment is paid: every note has a claim."""
     loan_id, note_ids = active_loan()
@@ -50,33 +43,23 @@ def cancelled_notes(book, make_loan, lenders, borrower):
 # ---------------------------------------------------------------------------
 
 
-def test_set_book_only_by_deployer_and_only_once(fresh_notes, admin, stranger, book):
-    assert fresh_notes.book() == ZERO
-    with boa.env.prank(stranger), boa.reverts("note: not deployer"):
-        fresh_notes.set_book(stranger)
-    with boa.env.prank(admin), boa.reverts("note: zero book"):
-        fresh_notes.set_book(ZERO)
-    with boa.env.prank(admin):
-        fresh_notes.set_book(book.address)
-    assert fresh_notes.book() == book.address
-    with boa.env.prank(admin), boa.reverts("note: book already set"):
-        fresh_notes.set_book(stranger)
-    with boa.env.prank(stranger), boa.reverts("note: not deployer"):
-        fresh_notes.set_book(stranger)
-    assert fresh_notes.book() == book.address
-
-
-def test_system_notes_are_bound_for_good(notes, book, admin):
+def test_the_book_creates_its_own_collection(notes, book, admin):
+    """LoanBook creates its note collection from a blueprint: bound to it from the first block,
+    with nothing anyone could rebind."""
     assert notes.book() == book.address
-    with boa.env.prank(admin), boa.reverts("note: book already set"):
-        notes.set_book(admin)
+    assert notes.address == book.notes()
+    assert not hasattr(notes, "set_book")
 
 
-def test_unbound_collection_mints_nothing(fresh_notes, admin, stranger):
-    for who in (admin, stranger):
-        with boa.env.prank(who), boa.reverts("note: not book"):
-            fresh_notes.mint(who, 1)
-    assert fresh_notes.totalSupply() == 0
+def test_a_collection_made_by_anyone_else_is_bound_to_its_maker(admin, stranger, book):
+    """A LoanNote deployed by someone other than the book serves only its deployer: it can never
+    mint notes of this book."""
+    with boa.env.prank(stranger):
+        blueprint_copy = compiled("contracts/LoanNote.vy").deploy()
+    assert blueprint_copy.book() == stranger
+    with boa.env.prank(admin), boa.reverts("note: not book"):
+        blueprint_copy.mint(admin, 1)
+    assert blueprint_copy.book() != book.address
 
 
 # ---------------------------------------------------------------------------

@@ -239,14 +239,14 @@ FLOORS = [
 ]
 
 
-def test_cap_constants(book):
-    assert book.MAX_ORIGINATION_FEE_BPS() == 500
-    assert book.MAX_SERVICE_FEE_BPS() == 2_000
-    assert book.MAX_PENALTY_BPS_PER_DAY() == 50
-    assert book.MAX_PENALTY_CAP_BPS() == 5_000
-    assert book.MAX_GRACE_SECONDS() == 30 * DAY
-    assert book.MAX_DEFAULT_AFTER_SECONDS() == 365 * DAY
-    assert book.MAX_REVIEW_SECONDS() == 7 * DAY
+def test_cap_constants(lens):
+    assert lens.MAX_ORIGINATION_FEE_BPS() == 500
+    assert lens.MAX_SERVICE_FEE_BPS() == 2_000
+    assert lens.MAX_PENALTY_BPS_PER_DAY() == 50
+    assert lens.MAX_PENALTY_CAP_BPS() == 5_000
+    assert lens.MAX_GRACE_SECONDS() == 30 * DAY
+    assert lens.MAX_DEFAULT_AFTER_SECONDS() == 365 * DAY
+    assert lens.MAX_REVIEW_SECONDS() == 7 * DAY
 
 
 @pytest.mark.parametrize(("field", "cap", "reason"), CAPS, ids=[c[0] for c in CAPS])

@@ -37,7 +37,7 @@ def loan_terms(draw):
     if installments * period > 3_660 * DAY:
         period = 3_660 * DAY // installments
     period = min(max(period, DAY), 366 * DAY)
-    principal = draw(st.one_of(st.integers(1, 10**9), st.integers(1, 10**30)))
+    principal = draw(st.one_of(st.integers(1, 10**9), st.integers(1, 10**27)))
     apr_bps = draw(st.one_of(st.just(0), st.integers(1, 3_600)))
     method = draw(st.sampled_from(METHODS))
     return principal, apr_bps, installments, period, method
@@ -145,7 +145,7 @@ def test_zero_apr_has_no_interest(calculator):
     ("terms", "reason"),
     [
         ((0, 1_000, 12, 30 * DAY, 0), "loanbook: zero principal"),
-        ((10**30 + 1, 1_000, 12, 30 * DAY, 0), "loanbook: principal too large"),
+        ((10**27 + 1, 1_000, 12, 30 * DAY, 0), "loanbook: principal too large"),
         ((1_000, 3_601, 12, 30 * DAY, 0), "loanbook: apr too high"),
         ((1_000, 1_000, 0, 30 * DAY, 0), "loanbook: bad installments"),
         ((1_000, 1_000, 361, DAY, 0), "loanbook: bad installments"),

@@ -151,12 +151,12 @@ def test_borrower_blocked_during_review_gets_nothing_and_lenders_refund(
     assert book.held(stablecoin.address) == 0
 
 
-def test_review_window_cannot_be_zero(book, admin):
+def test_review_window_cannot_be_zero(book, lens, admin):
     """5. `review_seconds = 0` was accepted, so the risk officer's veto window could vanish."""
     zero = DEFAULT_TERMS.__class__(**{**DEFAULT_TERMS.__dict__, "review_seconds": 0})
     with boa.env.prank(admin), boa.reverts("loanbook: review too short"):
         book.set_params(zero.as_tuple())
-    assert book.MIN_REVIEW_SECONDS() == 3_600
+    assert lens.MIN_REVIEW_SECONDS() == 3_600
 
 
 # --------------------------------------------------------------------------- 7: note sales
@@ -285,12 +285,16 @@ def test_lens_lists_a_loans_note_ids_and_events_come_in_order(book, lens, make_l
             ids.append(book.fund(a, 100 * UNIT))
     names = [type(e).__name__ for e in book.get_logs()]  # of the funding that completed `a`
     assert names.index("LoanFunded") < names.index("LoanFullyFunded")
-    assert list(lens.loan_notes(a, 0)) == ids
-    assert list(lens.loan_notes(a, 2)) == ids[2:]
-    assert list(lens.loan_notes(b, 0)) == [i - 1 for i in ids]
+    # newest first, paged by the last id of the previous page, each note linked to the one before
+    assert list(lens.loan_notes(a, 0)) == ids[::-1]
+    assert list(lens.loan_notes(a, ids[1])) == ids[:1]
+    assert list(lens.loan_notes(b, 0)) == [i - 1 for i in ids][::-1]
+    assert [book.note(i).previous for i in ids] == [0, *ids[:2]]
+    with boa.reverts("lens: note of another loan"):
+        lens.loan_notes(a, ids[0] - 1)
 
 
-def test_statuses_and_methods_are_public_constants(book):
+def test_statuses_and_methods_are_public_constants(book, lens):
     """11. Integrators had to copy the status and method numbers from the docs."""
     assert [book.OPEN(), book.FUNDED(), book.ACTIVE(), book.REPAID(), book.DEFAULTED()] == [1, 2, 3, 4, 5]
     assert [book.CANCELLED(), book.EXPIRED()] == [6, 7]
@@ -300,7 +304,7 @@ def test_statuses_and_methods_are_public_constants(book):
         2,
         3,
     ]
-    assert json.dumps(book.MAX_DISBURSE_SECONDS()) == str(7 * DAY)
+    assert json.dumps(lens.MAX_DISBURSE_SECONDS()) == str(7 * DAY)
 
 
 def test_safe_transfer_to_a_non_receiver_says_why(book, notes, make_loan, lenders, stablecoin):

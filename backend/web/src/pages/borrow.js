@@ -143,7 +143,7 @@ async function applyForm(me, oracle, previous, application, rerender) {
 async function requestForm({ me, book, score, verified, gradeLetter, rerender }) {
   const tokens = state.config.tokens;
   const params = await book.params();
-  const caps = { minFunding: await book.MIN_FUNDING_SECONDS() };
+  const caps = { minFunding: await (await contract("LoanLens")).MIN_FUNDING_SECONDS() };
   const el = {
     token: h("select", { testid: "req-token" }, tokens.map((tk) => h("option", { value: tk.address }, tk.symbol))),
     principal: h("input", { type: "text", inputmode: "decimal", value: "1000", testid: "req-principal" }),
