@@ -13,7 +13,8 @@ Checked (`scope`: what):
   and `past_due` (for a defaulted loan: its principal at default until recovered, its
   remaining debt);
 - `note`: loan, share, claimed, claimable, and the owner (`ownerOf`; a burned note's reverts);
-- `exposure`: per borrower and token, `exposure` (per identity once the contracts key it so);
+- `exposure`: per KYC identity and token, `exposure(identity_hash, token)` (every wallet of an
+  identity shares one);
 - `account`: KYC (`is_verified`, `is_blocked`, the attestation's expiry) and the latest score
   (`score_of`) of every account the API shows one for.
 
