@@ -1,4 +1,4 @@
-"""Peerlend credit model: a WOE/logistic-regression scorecard, trained on Lending Club data or on
+"""Peerlend credit model: a binned logistic-regression scorecard, trained on Lending Club data or on
 an operator's own loan book.
 
 The API the oracle service uses::

@@ -1,8 +1,8 @@
 """The model artifact, its on-chain id, and the loaded model the service scores with.
 
 The artifact is canonical JSON (RFC 8785: sorted keys, no whitespace, shortest round-trip
-numbers) of plain values: the application schema, the scorecard table (bins, WOE,
-coefficients, calibration — every number rounded to six significant digits before it is
+numbers) of plain values: the application schema, the scorecard table (bins, WOE, per-bin
+weights or WOE coefficients, calibration — every number rounded to six significant digits before it is
 written), the score scaling and its grade PD bands, the policy parameters and the training
 score distribution that ``peerlend-oracle monitor`` compares live scores with. Its sha256 is the
 model id pushed on-chain with every score (``CreditOracle.push_scores(..., model, ...)``), so a
@@ -33,7 +33,9 @@ from oracle.model.policy import RepaymentRecord as RepaymentRecord
 from oracle.model.scorecard import GRADE_THRESHOLDS, Scaling, Scorecard, grade_of, round_score
 
 ARTIFACT_FORMAT = "peerlend-credit-scorecard"
-ARTIFACT_VERSION = 2
+#: v3 added the indicator coding (``scorecard.coding``, ``scorecard.bin_weights``): code that
+#: knows only v2 refuses a v3 artifact instead of scoring it without its per-bin weights.
+ARTIFACT_VERSION = 3
 #: The committed artifact of the production model (package data, see docs/credit_model.md).
 COMMITTED_ARTIFACT = "model.json"
 

@@ -42,6 +42,11 @@ LIMITATIONS = [
     "Lending Club it encoded Lending Club's own choice of whom to verify ('Verified' carried the "
     "highest bad rate), so an applicant could pick the value that scores best. The card shows the "
     "AUC it would add under cross-validation.",
+    "Points are fitted per bin given the other features (indicator coding), so a feature's points "
+    "need not follow its own bad rate: on lending_club more installment accounts ever (num_il_tl) "
+    "earn points although on its own that feature is flat, because at the same number of recent "
+    "installment accounts they mark a seasoned borrower. The points table shows each bin's bad "
+    "rate, WOE and points side by side.",
     "Self-reported inputs: Peerlend cannot verify the bureau-style fields an applicant submits. "
     "Scores are only as honest as the application, which is why the on-chain repayment policy can "
     "override them.",
@@ -71,14 +76,7 @@ def build_card(
         "artifact": artifact_name,
         "intended_use": INTENDED_USE,
         "training": training,
-        "method": (
-            "optbinning WOE binning (per numerical feature monotonic, or a single peak/valley where "
-            "that beat monotonic out of fold in 4 of 5 folds), features kept if selected (IV >= "
-            f"{artifact['config']['min_iv']}, coefficient with its WOE) in at least 3 of 5 folds, L2 "
-            "logistic regression on WOE with C chosen on the same folds; Platt calibration on "
-            "out-of-fold logits; score scaling fitted to the out-of-fold PDs (grade PD bands); every "
-            "number rounded to 6 significant digits, scores computed from the rounded artifact"
-        ),
+        "method": _method(artifact),
         "input_fields": [f["name"] for f in artifact["scorecard"]["features"]],
         "scaling": {
             **artifact["scaling"],
@@ -96,6 +94,26 @@ def build_card(
         "literature": LITERATURE,
         "limitations": LIMITATIONS,
     }
+
+
+def _method(artifact: dict[str, Any]) -> str:
+    config = artifact["config"]
+    regression = {
+        "woe": "L2 logistic regression on the WOE of the features kept if selected (IV >= "
+        f"{config['min_iv']}, coefficient with its WOE) in at least 3 of 5 folds",
+        "indicator": "L2 logistic regression on one indicator per bin of every feature with two "
+        "or more populated bins (one weight per bin, each fitted given the other features)",
+    }
+    codings = config.get("codings", ["woe"])
+    fit = " or ".join(regression[c] for c in codings)
+    chosen = "coding and C" if len(codings) > 1 else "C"
+    return (
+        "optbinning optimal binning (per numerical feature monotonic, or a single peak/valley where "
+        "that beat monotonic in the regression out of fold in 4 of 5 folds), "
+        f"{fit}, {chosen} chosen by out-of-fold deviance on the same folds; Platt calibration on "
+        "out-of-fold logits; score scaling fitted to the out-of-fold PDs (grade PD bands); every "
+        "number rounded to 6 significant digits, scores computed from the rounded artifact"
+    )
 
 
 # ---------------------------------------------------------------------------------- markdown
@@ -213,13 +231,13 @@ def _choices(report: dict[str, Any]) -> list[str]:
     ch = report["choices"]
     shaped = [r for r in ch["trends"] if r["trend"] != "monotonic"]
     return [
-        f"Made on {ch['folds']} stratified folds of the training part. Regularisation: "
-        + ", ".join(
-            f"C={r['C']:g} CV AUC {r['cv_auc']}" + (" (chosen)" if r["chosen"] else "") for r in ch["C_grid"]
-        )
-        + ".",
+        f"Made on {ch['folds']} stratified folds of the training part. Coding and regularisation "
+        "(out-of-fold deviance per row, lowest chosen; AUC for reference):",
         "",
-        "Trends (univariate out-of-fold AUC of each binning; a peak/valley is kept if it wins in 4+ folds):",
+        _table(ch["C_grid"], ["coding", "C", "cv_log_loss", "cv_auc", "chosen"]),
+        "Trends (univariate out-of-fold AUC of each binning, for reference; the wins count the folds "
+        "in which the peak/valley binning raised the regression's out-of-fold AUC over monotonic, "
+        "and a peak/valley is kept if it wins in 4+ folds):",
         "",
         _table(ch["trends"], TREND_COLUMNS),
         "Non-monotonic trends kept: "
@@ -279,7 +297,8 @@ def render_markdown(card: dict[str, Any]) -> str:
                 "folds_selected",
                 "in_model",
                 "n_bins",
-                "coefficient",
+                *(["coefficient"] if m["choices"].get("coding", "woe") == "woe" else []),
+                "points_range",
                 "note",
             ],
         ),  # fmt: skip

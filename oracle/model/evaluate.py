@@ -169,7 +169,7 @@ def fit_model(X: pd.DataFrame, y: np.ndarray, categorical: tuple[str, ...], seed
     folds = folds_of(y, seed, config.folds)
     decisions = decide(X, y, categorical, folds, config)
     card, dropped = fit_scorecard(
-        X, y, categorical, decisions.features, decisions.trends, decisions.C, config
+        X, y, categorical, decisions.features, decisions.trends, decisions.C, config, decisions.coding
     )
     a, s = platt(decisions.oof_logit, y)
     card = card.calibrated(a, s)
@@ -286,7 +286,7 @@ def _run(dataset: Dataset, config: ScorecardConfig, seed: int, started: float) -
 
 def _iv_table(dataset: Dataset, model: FittedModel) -> list[dict[str, Any]]:
     card, decisions = model.scorecard, model.decisions
-    by_name = {f.name: (f, c) for f, c in zip(card.features, card.coefficients, strict=True)}
+    by_name = {f.name: (i, f) for i, f in enumerate(card.features)}
     selection = {row["feature"]: row for row in decisions.report["selection"]}
     rows = []
     for name in dataset.X.columns:
@@ -299,6 +299,9 @@ def _iv_table(dataset: Dataset, model: FittedModel) -> list[dict[str, Any]]:
         else:
             note = f"selected in {sel['folds_selected']}/{decisions.report['folds']} folds"
         trend = decisions.trends.get(name)
+        if in_model:
+            i, bins = by_name[name]
+            points = card.bin_points(i)[[j for j, c in enumerate(bins.count) if c > 0]]
         rows.append(
             {
                 "feature": name,
@@ -307,8 +310,9 @@ def _iv_table(dataset: Dataset, model: FittedModel) -> list[dict[str, Any]]:
                 "mean_iv": sel["mean_iv"],
                 "folds_selected": sel["folds_selected"],
                 "in_model": in_model,
-                "n_bins": by_name[name][0].n_bins if in_model else None,
-                "coefficient": round(by_name[name][1], 4) if in_model else None,
+                "n_bins": bins.n_bins if in_model else None,
+                "coefficient": round(card.coefficients[i], 4) if in_model and card.coefficients else None,
+                "points_range": round(float(points.max() - points.min()), 1) if in_model else None,
                 "note": note,
             }
         )

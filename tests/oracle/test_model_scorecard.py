@@ -1,19 +1,27 @@
-"""Scorecard building blocks: binning extraction, scaling, grades, calibration tables, PSI."""
+"""Scorecard building blocks: binning extraction, WOE and indicator codings, scaling, grades,
+calibration tables, PSI."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sklearn.metrics import roc_auc_score
 
 from oracle.model.data import load_lending_club
 from oracle.model.evaluate import discrimination, ks_statistic
 from oracle.model.scorecard import (
     GRADE_THRESHOLDS,
+    INDICATOR,
+    WOE,
     Scaling,
+    Scorecard,
+    ScorecardConfig,
     _extract_bins,
     brier,
+    fit_scorecard,
     grade_of,
     grades_of,
     psi,
@@ -125,3 +133,48 @@ def test_psi_is_zero_for_the_same_population_and_large_for_a_shift():
 )
 def test_psi_is_never_negative(expected, actual):
     assert psi(np.array(expected), np.array(actual)) >= 0.0
+
+
+def _conditional_book(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """`b` follows `a`, so on its own a higher `b` looks riskier; given `a`, it is safer."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=n)
+    b = a + rng.normal(size=n)
+    logit = -1.5 + 1.5 * a - 1.2 * (b - a)
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return pd.DataFrame({"a": a, "b": b}), y
+
+
+def test_indicator_coding_keeps_an_effect_that_holds_only_given_the_other_features():
+    """The WOE coding can only scale b's univariate WOE, whose sign says the opposite of its
+    effect given a, so it drops b; one weight per bin fits b's bins given a's."""
+    X, y = _conditional_book(6000, seed=1)
+    X_new, y_new = _conditional_book(6000, seed=2)
+    trends = {"a": "auto_asc_desc", "b": "auto_asc_desc"}
+    config = ScorecardConfig()
+    woe, woe_dropped = fit_scorecard(X, y, (), ["a", "b"], trends, 1.0, config, WOE)
+    indicator, _ = fit_scorecard(X, y, (), ["a", "b"], trends, 1.0, config, INDICATOR)
+    assert woe.feature_names == ["a"] and "b" in woe_dropped
+    assert indicator.feature_names == ["a", "b"] and indicator.coding == INDICATOR
+    b = indicator.features[1]
+    populated = [j for j, c in enumerate(b.count) if c > 0 and j < b.n_bins]
+    assert np.all(np.diff(np.asarray(b.bad_rate)[populated]) > 0)  # on its own: riskier as b rises
+    assert np.all(np.diff(indicator.bin_points(1)[populated]) > 0)  # given a: more points
+    auc = {c.coding: roc_auc_score(y_new, c.raw_logit(X_new)) for c in (woe, indicator)}
+    assert auc[INDICATOR] > auc[WOE] + 0.02
+
+
+def test_an_indicator_card_round_trips_through_plain_values():
+    X, y = _conditional_book(3000, seed=3)
+    card, _ = fit_scorecard(X, y, (), ["a", "b"], {}, 0.3, ScorecardConfig(), INDICATOR)
+    card = card.calibrated(0.1, 0.9).scaled(Scaling(pdo=50, anchor_score=700, anchor_odds=30))
+    assert all(float(f"{w:.6g}") == w for ws in card.bin_weights for w in ws)
+    plain = card.to_dict()
+    assert plain["coding"] == INDICATOR and plain["coefficients"] == []
+    again = Scorecard.from_dict(plain, card.scaling)
+    assert again == card
+    np.testing.assert_array_equal(again.score(X), card.score(X))
+    # a missing value falls in the (empty) Missing bin, whose weight is 0
+    missing = pd.DataFrame({"a": [np.nan], "b": [0.0]})
+    assert card.bin_logit(0)[card.features[0].n_bins] == 0
+    assert np.isfinite(card.raw_logit(missing)).all()
