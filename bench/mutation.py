@@ -189,6 +189,11 @@ EQUIVALENT: dict[str, str] = {
         "amounts paid on the cursor installment, elapsed >= 0 (late_from < now), remaining >= "
         "part (parts are capped by remaining)."
     ),
+    "LoanBook:_pay:bound:3bfd9908": (
+        "`received < paid` -> `<=`: at received == paid the mutant reruns the waterfall on the "
+        "same ledger with the same amount (a view of record, ledger and time, none changed in "
+        "between) and sets paid = received = paid: the same split as the first run."
+    ),
     "LoanBook:_pull:constant:98f1bede": (
         "`if amount == 0: return 0` -> `return 1`: no caller pulls 0. fund pulls take = "
         "min(amount, principal - funded) with amount > 0 on an OPEN loan (funded < principal, "

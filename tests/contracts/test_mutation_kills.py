@@ -315,3 +315,22 @@ def test_an_installment_paid_in_pieces_takes_only_what_is_left_of_its_principal(
     due = lens.amount_due(loan_id)
     assert due.next_due_time == loan.start + 2 * loan.period_seconds and due.past_due == 0
     assert due.principal_outstanding == loan.principal - first.principal - extra
+
+
+def test_lens_quotes_the_last_installment_like_any_other(book, lens, active_loan, borrower):
+    """Kills LoanLens:amount_due:bound:418c22cc (`cursor <= installments` -> `<`): while the
+    last installment is the one running, the lens still names its due time and amount, and
+    paying that amount on the due date repays the loan."""
+    loan_id, _ = active_loan(installments=2)
+    loan = book.loan(loan_id)
+    rows = lens.schedule(loan.principal, loan.apr_bps, loan.installments, loan.period_seconds, loan.method)
+    boa.env.time_travel(seconds=loan.period_seconds)
+    with boa.env.prank(borrower):
+        book.repay(loan_id, lens.amount_due(loan_id).past_due)
+    due = lens.amount_due(loan_id)
+    assert due.next_due_time == loan.start + 2 * loan.period_seconds
+    assert due.next_due_amount == rows[1].principal + rows[1].interest
+    boa.env.time_travel(seconds=loan.period_seconds)
+    with boa.env.prank(borrower):
+        book.repay(loan_id, due.next_due_amount)
+    assert book.loan(loan_id).status == REPAID
