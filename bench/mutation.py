@@ -194,6 +194,10 @@ EQUIVALENT: dict[str, str] = {
         "same ledger with the same amount (a view of record, ledger and time, none changed in "
         "between) and sets paid = received = paid: the same split as the first run."
     ),
+    "LoanBook:_pay:bound:42b3fc24": (
+        "`paid > 0` -> `paid >= 0` makes the check always pass, like dropping it: see "
+        "LoanBook:_pay:dropped:b325e192 (paid > 0 whenever _pay runs)."
+    ),
     "LoanBook:_pull:constant:98f1bede": (
         "`if amount == 0: return 0` -> `return 1`: no caller pulls 0. fund pulls take = "
         "min(amount, principal - funded) with amount > 0 on an OPEN loan (funded < principal, "

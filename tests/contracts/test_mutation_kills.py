@@ -294,9 +294,11 @@ def test_the_smallest_penalty_rate_still_accrues(book, admin, make_loan, fund_fu
 def test_an_installment_paid_in_pieces_takes_only_what_is_left_of_its_principal(
     book, lens, active_loan, borrower
 ):
-    """Kills LoanBook:_waterfall:operator:bc9314b9 (`part - principal_paid_current` -> `+`):
-    once part of a due installment's principal is paid, the next payment takes only the rest
-    of it, settles the installment, and what is beyond prepays principal."""
+    """Kills LoanBook:_waterfall:operator:bc9314b9 (`part - principal_paid_current` -> `+`) and
+    loan_math:_payoff_parts:operator:04bb6072 (principal outstanding `remaining - paid` -> `+`):
+    once part of a due installment's principal is paid, the payoff counts only the principal
+    not yet paid, the next payment takes only the rest of the installment, settles it, and what
+    is beyond prepays principal."""
     loan_id, _ = active_loan()
     loan = book.loan(loan_id)
     first = lens.schedule(loan.principal, loan.apr_bps, loan.installments, loan.period_seconds, loan.method)[
@@ -306,7 +308,10 @@ def test_an_installment_paid_in_pieces_takes_only_what_is_left_of_its_principal(
     half = first.principal // 2
     with boa.env.prank(borrower):
         book.repay(loan_id, first.interest + half)
-    assert lens.amount_due(loan_id).past_due == first.principal - half
+    due = lens.amount_due(loan_id)
+    assert due.past_due == first.principal - half
+    # Paying off now: the principal not yet paid, nothing more (1's interest is paid, 2's is 0).
+    assert due.principal_outstanding == due.payoff == loan.principal - half
     extra = 10 * UNIT
     with boa.env.prank(borrower):
         assert book.repay(loan_id, first.principal - half + extra) == first.principal - half + extra
