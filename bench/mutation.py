@@ -198,6 +198,10 @@ EQUIVALENT: dict[str, str] = {
         "`paid > 0` -> `paid >= 0` makes the check always pass, like dropping it: see "
         "LoanBook:_pay:dropped:b325e192 (paid > 0 whenever _pay runs)."
     ),
+    "schedule_math:_installment:bound:73802dba": (
+        "`level > full` -> `>=`: at level == full the mutant sets part = level - full = 0, the "
+        "value the original leaves in place."
+    ),
     "LoanBook:_pull:constant:98f1bede": (
         "`if amount == 0: return 0` -> `return 1`: no caller pulls 0. fund pulls take = "
         "min(amount, principal - funded) with amount > 0 on an OPEN loan (funded < principal, "

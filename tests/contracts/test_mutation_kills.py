@@ -11,10 +11,12 @@ import pytest
 
 from peerlend import loanmath
 from tests.contracts.helpers import (
+    ACTIVE,
     BULLET,
     DAY,
     EQUAL_INSTALLMENT,
     EQUAL_PRINCIPAL,
+    INTEREST_ONLY,
     REPAID,
     UNIT,
     TermsParams,
@@ -339,3 +341,51 @@ def test_lens_quotes_the_last_installment_like_any_other(book, lens, active_loan
     with boa.env.prank(borrower):
         book.repay(loan_id, due.next_due_amount)
     assert book.loan(loan_id).status == REPAID
+
+
+def test_a_prepayment_down_to_one_unit_leaves_the_loan_owing_that_unit_at_maturity(
+    book, lens, active_loan, borrower, stranger
+):
+    """Kills LoanBook:_waterfall:constant:5a17be2e (`scheduled_remaining == 0` -> `== 1`) and
+    LoanBook:_waterfall:dropped:ed8b0d70 (the cursor not moved past installments that owe
+    nothing after a prepayment): an interest-only loan prepaid down to one base unit stays
+    active; its interest now rounds to zero, so the only money due is that unit at maturity,
+    and no earlier due date can put it in default."""
+    loan_id, _ = active_loan(method=INTEREST_ONLY)
+    loan, terms = book.loan(loan_id), book.loan_terms(loan_id)
+    boa.env.time_travel(seconds=10 * DAY)
+    with boa.env.prank(borrower):
+        book.repay(loan_id, lens.amount_due(loan_id).payoff - 1)
+    due = lens.amount_due(loan_id)
+    assert book.loan(loan_id).status == ACTIVE
+    assert due.principal_outstanding == due.payoff == 1
+    maturity = loan.start + loan.installments * loan.period_seconds
+    assert (due.next_due_time, due.next_due_amount) == (maturity, 1)
+    boa.env.time_travel(seconds=loan.period_seconds + terms.default_after_seconds)
+    with boa.env.prank(stranger), boa.reverts("loanbook: not in default"):
+        book.mark_default(loan_id)
+    boa.env.time_travel(seconds=maturity - boa.env.evm.patch.timestamp)
+    with boa.env.prank(borrower):
+        assert book.repay(loan_id, 1) == 1
+    assert book.loan(loan_id).status == REPAID
+
+
+def test_the_treasury_withdraws_a_single_unit_of_fees(
+    book, admin, make_loan, fund_fully, treasury, stablecoin
+):
+    """Kills LoanBook:withdraw_fees:constant:a46c102f (`amount > 0` -> `amount > 1`): the
+    treasury's share of a 2-unit origination fee (1 unit, the other goes to the reserve) can be
+    withdrawn; only no fees at all says so."""
+    token = stablecoin.address
+    assert book.fees(token) == 0
+    loan_id = make_loan(principal=200)  # 1% origination fee: 2 base units, half to the reserve
+    fund_fully(loan_id, 1)
+    boa.env.time_travel(seconds=book.loan_terms(loan_id).review_seconds)
+    book.disburse(loan_id)
+    assert book.fees(token) == 1
+    before = stablecoin.balanceOf(treasury)
+    with boa.env.prank(admin):
+        assert book.withdraw_fees(token) == 1
+    assert stablecoin.balanceOf(treasury) - before == 1
+    with boa.env.prank(admin), boa.reverts("loanbook: no fees"):
+        book.withdraw_fees(token)
