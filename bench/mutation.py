@@ -175,6 +175,11 @@ EQUIVALENT: dict[str, str] = {
         "after the loop budget is never read again (the waterfall returns the ledger, penalty, "
         "interest and principal), so the local's final value decides nothing."
     ),
+    "LoanBook:_waterfall:operator:6af1b094": (
+        "The same last `budget -= pay` of the prepayment branch as "
+        "LoanBook:_waterfall:dropped:de3e3719, turned into `+=`: the branch ends in `break` and "
+        "budget is never read again, so its final value decides nothing."
+    ),
     "LoanBook:_waterfall:bound:3e723d80": (
         "`earned > interest_paid_current` -> `>=`: at equality the mutant pays min(budget, 0) = 0 "
         "of interest (interest_paid_current, interest and budget change by 0), as the original "

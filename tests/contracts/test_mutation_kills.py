@@ -389,3 +389,27 @@ def test_the_treasury_withdraws_a_single_unit_of_fees(
     assert stablecoin.balanceOf(treasury) - before == 1
     with boa.env.prank(admin), boa.reverts("loanbook: no fees"):
         book.withdraw_fees(token)
+
+
+def test_a_tiny_annuity_paid_on_schedule_is_repaid_when_its_last_unit_is_paid(
+    book, make_loan, fund_fully, borrower, lens
+):
+    """Kills loan_math:_skip_settled:bound:6d793623 (`k > installments` -> `>=`): when the
+    floors of a tiny annuity pay its principal off before the last installment, paying the
+    installments on their due dates repays the loan with the last unit, without waiting for
+    the (0, 0) installments after it."""
+    principal, apr, n, period = 13, 3_600, 24, 60 * DAY
+    loan_id = make_loan(principal=principal, apr_bps=apr, installments=n, period=period)
+    fund_fully(loan_id, 1)
+    boa.env.time_travel(seconds=book.loan_terms(loan_id).review_seconds)
+    book.disburse(loan_id)
+    rows = lens.schedule(principal, apr, n, period, EQUAL_INSTALLMENT)
+    last = max(k for k, row in enumerate(rows, start=1) if row.principal + row.interest)
+    assert last < n and sum(row.principal for row in rows[:last]) == principal
+    start = book.loan(loan_id).start
+    for k in range(1, last + 1):
+        boa.env.time_travel(seconds=start + k * period - boa.env.evm.patch.timestamp)
+        with boa.env.prank(borrower):
+            book.repay(loan_id, lens.amount_due(loan_id).past_due)
+    assert book.loan(loan_id).status == REPAID
+    assert lens.amount_due(loan_id).payoff == 0
