@@ -247,6 +247,24 @@ def _choices(report: dict[str, Any]) -> list[str]:
     ]
 
 
+UNIVARIATE_COLUMNS = ["feature", "auc_binned", "auc_linear", "auc_spline", "binning_shortfall"]
+
+
+def _univariate(name: str, report: dict[str, Any], level: str = "###") -> list[str]:
+    rows = (report.get("cv") or {}).get("univariate")
+    if not rows:
+        return []
+    return [
+        f"{level} Where binning costs signal ({name})",
+        "",
+        "Per numerical feature on its own, mean held-out AUC on the comparison's folds: its monotonic "
+        "binning (WOE), a logistic regression on the raw value (a line, as plain LR sees it) and on a "
+        "cubic spline; the shortfall is the better of line and spline minus the binning.",
+        "",
+        _table(rows, UNIVARIATE_COLUMNS),
+    ]
+
+
 def render_markdown(card: dict[str, Any]) -> str:
     m = card["metrics"]
     d = m["dataset"]
@@ -332,6 +350,7 @@ def render_markdown(card: dict[str, Any]) -> str:
                     f"(cost {other['auc_mean'] - base['auc_mean']:+.3f})."
                 )
         lines.append("")
+    lines += _univariate(name, m)
     lines += [
         "## Calibration",
         "",
@@ -372,6 +391,7 @@ def render_markdown(card: dict[str, Any]) -> str:
             "",
             *_grades(report),
             _fairness(report),
+            *_univariate(bench, report, level="####"),
         ]
     lines += [
         "## On-chain policy",

@@ -187,6 +187,15 @@ def test_committed_card_meets_the_comparison_it_reports():
             models["scorecard"]["auc_mean"] >= models["gradient_boosting"]["auc_mean"] - 0.01
         )
         assert aim["met"] == met, name
+        # where the binning costs signal: every numerical candidate, largest shortfall first
+        rows = report["cv"]["univariate"]
+        numerical = [r["feature"] for r in report["iv_table"] if r["type"] == "numerical"]
+        assert sorted(r["feature"] for r in rows) == sorted(numerical), name
+        shortfalls = [r["binning_shortfall"] for r in rows]
+        assert shortfalls == sorted(shortfalls, reverse=True), name
+        for r in rows:
+            best = max(r["auc_linear"], r["auc_spline"]) - r["auc_binned"]
+            assert r["binning_shortfall"] == pytest.approx(best, abs=2e-4), (name, r)
     assert markdown.count("**aim missed**") == sum(not r["cv"]["aim"]["met"] for r in reports.values())
     assert "scorecard + verification_status" in card["metrics"]["cv"]["models"]
     assert card["benchmarks"]["loans_full_schema"]["split"]["kind"] == "out-of-time"
