@@ -16,7 +16,8 @@ Only the bodies of the money-path functions are mutated (MONEY_PATHS: funding, g
 disbursement, the repayment waterfall, payoff, penalty, default, recovery, claims, fees and
 refunds) of LoanBook, LoanLens and the schedule/loan math modules; never signatures,
 docstrings, revert messages, type bounds (`DynArray[T, 360]`), a local's `= 0` initializer or
-`log` statements (events are checked by the indexer's tests against the chain).
+a `log` line (an event spread over several lines has its argument lines mutated: the indexer
+rebuilds the ledger from them).
 
 How a run goes (bench/mutation_worker.py does the compiling and testing):
 - One long-lived worker per job, each in its own scratch copy of the checkout, imports pytest,
@@ -206,6 +207,10 @@ EQUIVALENT: dict[str, str] = {
     "schedule_math:_installment:bound:73802dba": (
         "`level > full` -> `>=`: at level == full the mutant sets part = level - full = 0, the "
         "value the original leaves in place."
+    ),
+    "LoanBook:_pay:bound:5928f43d": (
+        "`paid > 0` -> `paid >= 0` (LoanBook with packed storage) makes the check always pass, "
+        "like dropping it: see LoanBook:_pay:dropped:b325e192 (paid > 0 whenever _pay runs)."
     ),
     "LoanBook:_pull:constant:98f1bede": (
         "`if amount == 0: return 0` -> `return 1`: no caller pulls 0. fund pulls take = "
@@ -1015,6 +1020,8 @@ def main() -> None:
         "--note", default="", help="a paragraph for the report on how this run was put together"
     )
     args = parser.parse_args()
+    # A plain `kill` ends the run like Ctrl-C: workers stopped, scratch copies deleted, report kept.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     mutants = all_mutants()
     if args.match:

@@ -297,7 +297,8 @@ def test_an_installment_paid_in_pieces_takes_only_what_is_left_of_its_principal(
     book, lens, active_loan, borrower
 ):
     """Kills LoanBook:_waterfall:operator:bc9314b9 (`part - principal_paid_current` -> `+`) and
-    loan_math:_payoff_parts:operator:04bb6072 (principal outstanding `remaining - paid` -> `+`):
+    loan_math:_payoff_parts:operator:04bb6072 and LoanBook:_pay:operator:32e7bdd4 (principal
+    outstanding `remaining - paid` -> `+`, in the payoff and in the Repayment event):
     once part of a due installment's principal is paid, the payoff counts only the principal
     not yet paid, the next payment takes only the rest of the installment, settles it, and what
     is beyond prepays principal."""
@@ -310,6 +311,8 @@ def test_an_installment_paid_in_pieces_takes_only_what_is_left_of_its_principal(
     half = first.principal // 2
     with boa.env.prank(borrower):
         book.repay(loan_id, first.interest + half)
+    # The event carries the ledger after the payment: the indexer never re-derives it.
+    assert events(book, "Repayment")[0].principal_outstanding == loan.principal - half
     due = lens.amount_due(loan_id)
     assert due.past_due == first.principal - half
     # Paying off now: the principal not yet paid, nothing more (1's interest is paid, 2's is 0).
@@ -319,6 +322,7 @@ def test_an_installment_paid_in_pieces_takes_only_what_is_left_of_its_principal(
         assert book.repay(loan_id, first.principal - half + extra) == first.principal - half + extra
     repayment = events(book, "Repayment")[0]
     assert (repayment.interest, repayment.principal) == (0, first.principal - half + extra)
+    assert repayment.principal_outstanding == loan.principal - first.principal - extra
     due = lens.amount_due(loan_id)
     assert due.next_due_time == loan.start + 2 * loan.period_seconds and due.past_due == 0
     assert due.principal_outstanding == loan.principal - first.principal - extra
@@ -370,19 +374,25 @@ def test_a_prepayment_down_to_one_unit_leaves_the_loan_owing_that_unit_at_maturi
     assert book.loan(loan_id).status == REPAID
 
 
+@pytest.mark.parametrize("principal", [100, 200])
 def test_the_treasury_withdraws_a_single_unit_of_fees(
-    book, admin, make_loan, fund_fully, treasury, stablecoin
+    book, admin, make_loan, fund_fully, treasury, borrower, stablecoin, principal
 ):
-    """Kills LoanBook:withdraw_fees:constant:a46c102f (`amount > 0` -> `amount > 1`): the
-    treasury's share of a 2-unit origination fee (1 unit, the other goes to the reserve) can be
-    withdrawn; only no fees at all says so."""
+    """Kills LoanBook:withdraw_fees:constant:a46c102f (`amount > 0` -> `amount > 1`) and
+    LoanBook:_take_fee:constant:f3ca0941 (`fee == 0` -> `fee == 1`): a 1% origination fee of
+    1 base unit goes to the treasury whole (half of it to the reserve rounds to 0), one of 2
+    units is split 1 and 1; the treasury can withdraw its single unit, and only no fees at all
+    says so."""
     token = stablecoin.address
     assert book.fees(token) == 0
-    loan_id = make_loan(principal=200)  # 1% origination fee: 2 base units, half to the reserve
+    reserve, paid_out = book.reserve(token), stablecoin.balanceOf(borrower)
+    loan_id = make_loan(principal=principal)
     fund_fully(loan_id, 1)
     boa.env.time_travel(seconds=book.loan_terms(loan_id).review_seconds)
     book.disburse(loan_id)
-    assert book.fees(token) == 1
+    fee = principal // 100
+    assert stablecoin.balanceOf(borrower) - paid_out == principal - fee
+    assert (book.fees(token), book.reserve(token) - reserve) == (1, fee - 1)
     before = stablecoin.balanceOf(treasury)
     with boa.env.prank(admin):
         assert book.withdraw_fees(token) == 1
@@ -413,3 +423,22 @@ def test_a_tiny_annuity_paid_on_schedule_is_repaid_when_its_last_unit_is_paid(
             book.repay(loan_id, lens.amount_due(loan_id).past_due)
     assert book.loan(loan_id).status == REPAID
     assert lens.amount_due(loan_id).payoff == 0
+
+
+def test_a_loan_counts_every_note_minted_for_it(book, lens, make_loan, lenders, borrower):
+    """Kills LoanBook:request_loan:constant:5bfa7a06 (`note_total=0` -> `1`) and
+    LoanBook:fund:constant:5024a4db (`note_total += 1` -> `+= 0`): a new request has no notes,
+    each funding adds one, and a refund keeps it counted, as the lens lists them."""
+    loan_id = make_loan()
+    assert book.loan(loan_id).note_total == 0
+    minted = []
+    for lender in lenders[:3]:
+        with boa.env.prank(lender):
+            minted.append(book.fund(loan_id, 100 * UNIT))
+        assert book.loan(loan_id).note_total == len(minted)
+    with boa.env.prank(borrower):
+        book.cancel(loan_id)
+    with boa.env.prank(lenders[0]):
+        book.refund(minted[0])
+    assert book.loan(loan_id).note_total == 3
+    assert sorted(lens.loan_notes(loan_id, 0)) == minted
