@@ -150,16 +150,6 @@ EQUIVALENT: dict[str, str] = {
         "elapsed = now - max(now, accrued_until) = 0 (accrued_until <= now), adding 0; installment "
         "k + 1 has late_from + period_seconds > now and stops it, as the original stopped at k."
     ),
-    "LoanBook:disburse:dropped:1d265333": (
-        "`record.start = block.timestamp` writes the memory copy only (storage gets "
-        "`self._loans[id].start = block.timestamp` separately, the event takes block.timestamp). "
-        "The one later reader of record.start in disburse is _skip_settled(record, state, 1, "
-        "principal), where it enters only differences: installment k's window is due_at - "
-        "_window_start = (start + k * period) - (start + (k - 1) * period), or k * period for "
-        "BULLET (start + k * period - start); the interest_from clamp applies only to k == "
-        "state.cursor, and the ledger's cursor is still 0 there (it is assigned the call's "
-        "result). So with start 0 every part and interest, hence the cursor, is the same."
-    ),
     "loan_math:_payoff_parts:bound:6424985c": (
         "`due_at > now` -> `>=`: only at now == due_at of installment k does the mutant differ; "
         "it takes k as the running installment and adds _earned(k) - paid, where _earned = "
@@ -195,31 +185,27 @@ EQUIVALENT: dict[str, str] = {
         "amounts paid on the cursor installment, elapsed >= 0 (late_from < now), remaining >= "
         "part (parts are capped by remaining)."
     ),
-    "LoanBook:_pay:bound:3bfd9908": (
+    "LoanBook:_pay:bound:bbb41f18": (
         "`received < paid` -> `<=`: at received == paid the mutant reruns the waterfall on the "
         "same ledger with the same amount (a view of record, ledger and time, none changed in "
         "between) and sets paid = received = paid: the same split as the first run."
-    ),
-    "LoanBook:_pay:bound:42b3fc24": (
-        "`paid > 0` -> `paid >= 0` makes the check always pass, like dropping it: see "
-        "LoanBook:_pay:dropped:b325e192 (paid > 0 whenever _pay runs)."
     ),
     "schedule_math:_installment:bound:73802dba": (
         "`level > full` -> `>=`: at level == full the mutant sets part = level - full = 0, the "
         "value the original leaves in place."
     ),
     "LoanBook:_pay:bound:5928f43d": (
-        "`paid > 0` -> `paid >= 0` (LoanBook with packed storage) makes the check always pass, "
-        "like dropping it: see LoanBook:_pay:dropped:b325e192 (paid > 0 whenever _pay runs)."
+        "`paid > 0` -> `paid >= 0` makes the check always pass, "
+        "like dropping it: see LoanBook:_pay:dropped:5b53f0ef (paid > 0 whenever _pay runs)."
     ),
-    "LoanBook:_pull:constant:98f1bede": (
+    "LoanBook:_pull:constant:3adf7a9d": (
         "`if amount == 0: return 0` -> `return 1`: no caller pulls 0. fund pulls take = "
         "min(amount, principal - funded) with amount > 0 on an OPEN loan (funded < principal, "
         "or it would be FUNDED); deposit_reserve checks amount > 0; _pay pulls paid > 0 (see "
-        "LoanBook:_pay:dropped:b325e192); _recover pulls take after checking take > 0. The "
+        "LoanBook:_pay:dropped:5b53f0ef); _recover pulls take after checking take > 0. The "
         "branch is a guard for a zero amount that cannot arrive."
     ),
-    "LoanBook:_pay:dropped:b325e192": (
+    "LoanBook:_pay:dropped:5b53f0ef": (
         '`_check(paid > 0, "nothing owed")` in _pay cannot fail: _pay runs on an ACTIVE loan '
         "(cursor <= installments: the payment that moves the cursor past the last installment "
         "stores REPAID) with amount > 0 (repay checks it; repay_in_full passes principal "
