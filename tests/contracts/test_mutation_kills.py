@@ -442,3 +442,17 @@ def test_a_loan_counts_every_note_minted_for_it(book, lens, make_loan, lenders, 
         book.refund(minted[0])
     assert book.loan(loan_id).note_total == 3
     assert sorted(lens.loan_notes(loan_id, 0)) == minted
+
+
+@pytest.mark.parametrize("funding", [3_600, 30 * DAY])
+def test_the_funding_window_limits_are_inclusive(book, make_loan, lenders, funding):
+    """Kills LoanBook:request_loan:bound:b004a01c (`funding_seconds <= MAX_FUNDING_SECONDS` ->
+    `<`): a request may stay open exactly an hour or exactly 30 days, and funds until then."""
+    loan_id = make_loan(funding=funding)
+    assert book.loan(loan_id).funding_deadline == boa.env.evm.patch.timestamp + funding
+    boa.env.time_travel(seconds=funding - 1)
+    with boa.env.prank(lenders[0]):
+        book.fund(loan_id, 100 * UNIT)
+    boa.env.time_travel(seconds=1)
+    with boa.env.prank(lenders[1]), boa.reverts("loanbook: funding closed"):
+        book.fund(loan_id, 100 * UNIT)
