@@ -185,6 +185,13 @@ EQUIVALENT: dict[str, str] = {
         "amounts paid on the cursor installment, elapsed >= 0 (late_from < now), remaining >= "
         "part (parts are capped by remaining)."
     ),
+    "LoanBook:request_loan:constant:35779ba5": (
+        "`annuity=0` -> `annuity=1` in the new request's Loan: the literal goes straight to "
+        "loan_math._pack_loan with status OPEN, which packs `funded` into the word the annuity "
+        "shares once a loan is disbursed and drops the annuity field (_unpack_loan reads the "
+        "annuity as 0 for a loan not yet ACTIVE); disburse writes the real annuity. Nothing "
+        "else reads the literal."
+    ),
     "LoanBook:_pay:bound:bbb41f18": (
         "`received < paid` -> `<=`: at received == paid the mutant reruns the waterfall on the "
         "same ledger with the same amount (a view of record, ledger and time, none changed in "
