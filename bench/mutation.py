@@ -777,22 +777,23 @@ def score(outcomes: list[Outcome]) -> dict:
 
 
 def timing(outcomes: list[Outcome], total: int, jobs: int) -> dict:
-    """Seconds per mutant over the mutants this run compiled and tested (not cached, not
-    argued), and what all `total` would take on `jobs` workers at that rate."""
-    fresh = [o for o in outcomes if not o.cached and o.seconds > 0]
-    if not fresh:
+    """Seconds per mutant over the mutants compiled and tested (in this run, or in the earlier
+    run a cached outcome comes from, which recorded its time), and what all `total` would take
+    on `jobs` workers at that rate."""
+    measured = [o for o in outcomes if o.seconds > 0]
+    if not measured:
         return {}
-    mean = sum(o.seconds for o in fresh) / len(fresh)
+    mean = sum(o.seconds for o in measured) / len(measured)
+    survivors = [o for o in measured if o.result == "survived"]
     return {
-        "measured": len(fresh),
+        "measured": len(measured),
+        "cached": sum(o.cached for o in measured),
         "per_mutant_seconds": round(mean, 2),
-        "compile_seconds": round(sum(o.compile_seconds for o in fresh) / len(fresh), 2),
-        "survivor_seconds": round(
-            sum(o.seconds for o in fresh if o.result == "survived")
-            / max(1, sum(o.result == "survived" for o in fresh)), 2),
+        "compile_seconds": round(sum(o.compile_seconds for o in measured) / len(measured), 2),
+        "survivor_seconds": round(sum(o.seconds for o in survivors) / max(1, len(survivors)), 2),
         "jobs": jobs,
         "projected_full_run_minutes": round(total * mean / jobs / 60, 1),
-    }  # fmt: skip
+    }
 
 
 def path_of(function: str) -> str:
@@ -850,8 +851,9 @@ def write_report(
     )
     per_mutant = (
         f" Per mutant: {clock['per_mutant_seconds']:.1f} s on average ({clock['compile_seconds']:.1f} s of it "
-        f"compiling), over the {clock['measured']} compiled and tested in this run; all {total} on "
-        f"{clock['jobs']} job(s) would take about {clock['projected_full_run_minutes']:.0f} min."
+        f"compiling), over the {clock['measured']} compiled and tested"
+        f"{' (' + str(clock['cached']) + ' of them in an earlier run, from the cache)' if clock.get('cached') else ''}; "
+        f"all {total} on {clock['jobs']} job(s) would take about {clock['projected_full_run_minutes']:.0f} min."
         if clock
         else ""
     )
@@ -911,7 +913,7 @@ def write_report(
     (RESULTS / "mutation.md").write_text("\n".join(lines) + "\n")
 
 
-def rereport(mutants: list[Mutant]) -> None:
+def rereport(mutants: list[Mutant], note: str = "") -> None:
     """Rewrite the last report after survivors were argued equivalent, without running again:
     outcomes keep their result, ids are those of the current generator (matched by file, line
     and text), and a survivor whose id is in EQUIVALENT becomes equivalent."""
@@ -927,9 +929,10 @@ def rereport(mutants: list[Mutant]) -> None:
         if outcome.result == "survived" and mutant.id in EQUIVALENT:
             outcome = Outcome(mutant, "equivalent", outcome.seconds, EQUIVALENT[mutant.id])
         outcomes.append(outcome)
+    clock = data.get("timing") or {}
     write_report(sorted(outcomes, key=_order), data["mutants_generated"], data["seconds"], data["commit"],
                  data.get("examples", data.get("fuzz_examples", EXAMPLES)), data.get("baseline_seconds", 0.0),
-                 data.get("note", ""), data.get("timing"))  # fmt: skip
+                 note or data.get("note", ""), timing(outcomes, data["mutants_generated"], clock.get("jobs", 1)))  # fmt: skip
 
 
 def _prefix_spread(items: list) -> list:
@@ -1026,7 +1029,7 @@ def main() -> None:
         print(f"{len(mutants)} mutants", file=sys.stderr)
         return
     if args.rereport:
-        rereport(mutants)
+        rereport(mutants, args.note)
         return
     total = len(all_mutants())
     chosen = spread(mutants, args.limit)
