@@ -57,7 +57,7 @@ def test_lens_past_due_follows_the_schedule_over_several_missed_installments(boo
 def test_lens_past_due_after_a_partial_payment_is_what_settles_the_installment(
     book, lens, active_loan, borrower
 ):
-    """Kills LoanLens:amount_due:operator:80784f8c (`if k == state.cursor:` -> `!=` in the
+    """Kills LoanLens:amount_due:operator:88a58183 (`if k == state.cursor:` -> `!=` in the
     past-due loop): what was already paid on the oldest unpaid installment comes off its past
     due amount, and paying exactly the quoted past due settles that installment."""
     loan_id, _ = active_loan()
@@ -211,7 +211,7 @@ def test_payoff_after_part_of_an_installments_interest_was_paid_counts_only_the_
 
 
 def test_a_defaulted_loan_takes_a_recovery_of_one_base_unit(book, active_loan, borrower, stranger):
-    """Kills LoanBook:_recover:constant:65c1f4f1 (`take > 0` -> `take > 1`): the smallest
+    """Kills LoanBook:_recover:constant:a953b087 (`take > 0` -> `take > 1`): the smallest
     recovery is accepted and counted, down to the last unit of the debt; only a debt fully
     recovered says nothing is owed."""
     loan_id, _ = active_loan()
@@ -230,7 +230,7 @@ def test_a_defaulted_loan_takes_a_recovery_of_one_base_unit(book, active_loan, b
 
 
 def test_a_note_of_one_base_unit_earns_and_claims_its_share(book, make_loan, lenders, stablecoin, borrower):
-    """Kills LoanBook:_claimable:constant:42200c4d (`share == 0` -> `share == 1`): the smallest
+    """Kills LoanBook:_claimable:constant:41b396d2 (`share == 0` -> `share == 1`): the smallest
     note is credited pro rata like every other, so once the loan is repaid it can claim at
     least its principal back."""
     principal = 1_000 * UNIT
@@ -257,7 +257,7 @@ def test_a_note_of_one_base_unit_earns_and_claims_its_share(book, make_loan, len
 
 
 def test_repaying_zero_says_zero_amount_on_active_and_defaulted_loans(book, active_loan, borrower, stranger):
-    """Kills LoanBook:repay:bound:c1e9052f (`amount > 0` -> `>= 0`): a zero payment is refused
+    """Kills LoanBook:repay:bound:faa3c25a (`amount > 0` -> `>= 0`): a zero payment is refused
     for what it is, before anything looks at what is owed."""
     loan_id, _ = active_loan()
     with boa.env.prank(borrower), boa.reverts("loanbook: zero amount"):
@@ -329,7 +329,7 @@ def test_an_installment_paid_in_pieces_takes_only_what_is_left_of_its_principal(
 
 
 def test_lens_quotes_the_last_installment_like_any_other(book, lens, active_loan, borrower):
-    """Kills LoanLens:amount_due:bound:418c22cc (`cursor <= installments` -> `<`): while the
+    """Kills LoanLens:amount_due:bound:8bdaac7d (`cursor <= installments` -> `<`): while the
     last installment is the one running, the lens still names its due time and amount, and
     paying that amount on the due date repays the loan."""
     loan_id, _ = active_loan(installments=2)
@@ -378,7 +378,7 @@ def test_a_prepayment_down_to_one_unit_leaves_the_loan_owing_that_unit_at_maturi
 def test_the_treasury_withdraws_a_single_unit_of_fees(
     book, admin, make_loan, fund_fully, treasury, borrower, stablecoin, principal
 ):
-    """Kills LoanBook:withdraw_fees:constant:a46c102f (`amount > 0` -> `amount > 1`) and
+    """Kills LoanBook:withdraw_fees:constant:daf76c0e (`amount > 0` -> `amount > 1`) and
     LoanBook:_take_fee:constant:f3ca0941 (`fee == 0` -> `fee == 1`): a 1% origination fee of
     1 base unit goes to the treasury whole (half of it to the reserve rounds to 0), one of 2
     units is split 1 and 1; the treasury can withdraw its single unit, and only no fees at all
