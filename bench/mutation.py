@@ -805,11 +805,23 @@ def _counts(group: list[Outcome]) -> dict[str, int]:
             for r in ("killed", "timeout", "survived", "stillborn", "equivalent", "error")}  # fmt: skip
 
 
+def argued_before(path: Path = RESULTS / "mutation.json") -> dict[tuple, str]:
+    """(file, function, line text, mutated text) -> id, for every mutant the last report lists
+    as equivalent by argument: when its function changes, its id changes and it runs again; if
+    it survives, the report points at the argument to check for the new version."""
+    if not path.exists():
+        return {}
+    rows = json.loads(path.read_text()).get("outcomes", [])
+    return {(r["file"], r["function"], r["original"], r["mutated"]): r["id"] for r in rows
+            if r["result"] == "equivalent" and r["id"] in EQUIVALENT}  # fmt: skip
+
+
 def write_report(
     outcomes: list[Outcome], total: int, seconds: float, commit: str, examples: int, clean: float,
-    note: str = "", clock: dict | None = None,
+    note: str = "", clock: dict | None = None, before: dict[tuple, str] | None = None,
 ) -> None:  # fmt: skip
     RESULTS.mkdir(parents=True, exist_ok=True)
+    before = before or {}
     summary = score(outcomes)
     clock = clock or {}
     by_function: dict[str, list[Outcome]] = {}
@@ -904,6 +916,11 @@ def write_report(
     for o in survivors:
         m = o.mutant
         lines.append(f"- `{m.id}` {m.file}:{m.line} ({m.kind}): `{m.original}` → `{m.mutated}`")
+        earlier = before.get((m.file, m.function, m.original, m.mutated))
+        if earlier and earlier != m.id:
+            lines[-1] += (
+                f" (argued equivalent as `{earlier}` before its function changed: check that argument)"
+            )
     equivalents = [o for o in outcomes if o.result == "equivalent"]
     if equivalents:
         lines += ["", "## Equivalent", ""]
@@ -1058,9 +1075,11 @@ def main() -> None:
     twins: dict[str, Outcome] = {}
     clean = [0.0]
 
+    before = argued_before()
+
     def report() -> None:
         write_report(sorted(outcomes, key=_order), total, time.perf_counter() - started, commit, args.examples,
-                     clean[0], args.note, timing(outcomes, total, args.jobs))  # fmt: skip
+                     clean[0], args.note, timing(outcomes, total, args.jobs), before)  # fmt: skip
 
     with tempfile.TemporaryDirectory(prefix="peerlend-mutants-") as scratch:
         jobs = min(args.jobs, todo.qsize())

@@ -92,3 +92,19 @@ def test_mutation_profile_caps_a_tests_own_example_count_only_when_active(monkey
     cap = hypothesis_profiles.settings.get_profile(hypothesis_profiles.MUTATION).max_examples
     assert hypothesis_profiles.examples(400) == cap < 400
     assert hypothesis_profiles.examples(3) == min(3, cap)
+
+
+def test_a_survivor_once_argued_equivalent_points_at_its_old_argument(tmp_path, monkeypatch):
+    from bench import mutation
+
+    argued = next(iter(mutation.EQUIVALENT))
+    monkeypatch.setattr(mutation, "RESULTS", tmp_path)
+    old = Mutant(argued, "contracts/X.vy", 7, "_fee", "bound", "if a > b:", "if a >= b:")
+    mutation.write_report(
+        [Outcome(old, "equivalent", 0.0, mutation.EQUIVALENT[argued])], 1, 1.0, "abc", 10, 1.0
+    )
+    before = mutation.argued_before(tmp_path / "mutation.json")
+    changed = Mutant("X:_fee:bound:00000000", "contracts/X.vy", 9, "_fee", "bound", "if a > b:", "if a >= b:")
+    mutation.write_report([Outcome(changed, "survived", 1.0)], 1, 1.0, "abd", 10, 1.0, before=before)
+    survivors = (tmp_path / "mutation.md").read_text().split("## Survivors", 1)[1]
+    assert f"argued equivalent as `{argued}`" in survivors
