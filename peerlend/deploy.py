@@ -126,7 +126,7 @@ def deploy_all(deployer, params: dict[str, Any], *, reuse: bool = True, echo=pri
         )
         echo(f"LoanBook: deployed {book.address} with its LoanNote collection")
     contracts["LoanBook"] = book
-    notes = contracts["LoanNote"] = project.LoanNote.at(book.notes())
+    contracts["LoanNote"] = project.LoanNote.at(book.notes())
     lens = get_or_deploy("LoanLens", book.address)
     if lens.book() != book.address:  # a lens left from an older book: read this one
         lens = contracts["LoanLens"] = deployer.deploy(project.LoanLens, book.address)

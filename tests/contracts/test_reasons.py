@@ -17,11 +17,18 @@ CODES = {
     for name, code, text in re.findall(r'^(E_\w+): constant\(uint256\) = (\d+)  # "([^"]*)"$', SOURCE, re.M)
 }
 REASON_TEXT = re.search(r'^_REASON_TEXT: constant\(String\[\d+\]\) = "([^"]*)"$', SOURCE, re.M).group(1)
-REASON_AT = [int(v) for v in re.search(r"^_REASON_AT: constant\(uint256\[\d+\]\) = \[([^\]]*)\]", SOURCE, re.M).group(1).split(",")]
+REASON_AT = [
+    int(v)
+    for v in re.search(r"^_REASON_AT: constant\(uint256\[\d+\]\) = \[([^\]]*)\]", SOURCE, re.M)
+    .group(1)
+    .split(",")
+]
 
 
 def test_codes_are_dense_and_the_table_says_what_each_comment_says():
-    assert sorted(code for code, _ in CODES.values()) == list(range(len(CODES))) == list(range(len(REASON_AT)))
+    assert (
+        sorted(code for code, _ in CODES.values()) == list(range(len(CODES))) == list(range(len(REASON_AT)))
+    )
     for name, (code, text) in CODES.items():
         at = REASON_AT[code]
         assert REASON_TEXT[at >> 8 : (at >> 8) + (at & 255)] == text, name
