@@ -1191,13 +1191,12 @@ class LoanBookMachine(RuleBasedStateMachine):
                 loan.recovered,
                 loan.default_principal,
             )
-        for note_id in loan.notes:
-            # A note changes only when funded, claimed or refunded; `claimable` is a view of the
-            # note and the (compared) accumulator: both are read for every note at teardown.
+        for previous, note_id in zip([0, *loan.notes], loan.notes, strict=False):
+            # Each note beside the loan's note before it (0 for the first). A note changes only
+            # when funded, claimed or refunded; `claimable` is a view of the note and the
+            # (compared) accumulator: both are read for every note at teardown.
             if deep or note_id in self.touched_notes:
                 note = self.mnotes[note_id]
-                position = loan.notes.index(note_id)
-                previous = loan.notes[position - 1] if position else 0
                 assert tuple(book.note(note_id)) == (loan.id, note.share, note.claimed, previous)
                 assert book.claimable(note_id) == claimable(note, loan)
         if deep:
