@@ -33,9 +33,10 @@ from oracle.model.policy import RepaymentRecord as RepaymentRecord
 from oracle.model.scorecard import GRADE_THRESHOLDS, Scaling, Scorecard, grade_of, round_score
 
 ARTIFACT_FORMAT = "peerlend-credit-scorecard"
-#: v3 added the indicator coding (``scorecard.coding``, ``scorecard.bin_weights``): code that
-#: knows only v2 refuses a v3 artifact instead of scoring it without its per-bin weights.
-ARTIFACT_VERSION = 3
+#: v3 added the indicator coding (``scorecard.coding``, ``scorecard.bin_weights``); v4 the line
+#: codings (a feature's ``line``, ``scorecard.line_weights``). Code that knows only an older
+#: version refuses a newer artifact instead of scoring it without its weights.
+ARTIFACT_VERSION = 4
 #: The committed artifact of the production model (package data, see docs/credit_model.md).
 COMMITTED_ARTIFACT = "model.json"
 

@@ -5,8 +5,8 @@
 * **split**: where the data has an issue time, out of time — the latest issue periods holding at
   least :data:`HOLDOUT_SHARE` of the rows are the holdout, everything earlier the training part;
   otherwise a stratified random 75 % / 25 % split with a fixed seed;
-* **choices** (:mod:`oracle.model.selection`): trends, features and ``C`` on 5 stratified folds of
-  the training part only;
+* **choices** (:mod:`oracle.model.selection`): trends, features, coding and ``C`` on 5
+  stratified folds of the training part only;
 * **final fit** on the whole training part; Platt calibration on the out-of-fold logits; the
   score scaling (grade PD bands, :mod:`oracle.model.grading`) fitted to the out-of-fold PDs; the
   grade mix and the observed bad rate per grade out of fold;
@@ -298,21 +298,23 @@ def _iv_table(dataset: Dataset, model: FittedModel) -> list[dict[str, Any]]:
             note = model.dropped[name]
         else:
             note = f"selected in {sel['folds_selected']}/{decisions.report['folds']} folds"
-        trend = decisions.trends.get(name)
+        trend = TREND_NAMES[decisions.trends[name]] if name in decisions.trends else "–"
         if in_model:
             i, bins = by_name[name]
-            points = card.bin_points(i)[[j for j, c in enumerate(bins.count) if c > 0]]
+            if bins.line:
+                trend = "line" if not bins.splits else f"{trend} + line"
+            low, high = card.points_span(i, populated=True)
         rows.append(
             {
                 "feature": name,
                 "type": dataset.schema.by_name[name].binned_as,
-                "trend": TREND_NAMES[trend] if trend else "–",
+                "trend": trend,
                 "mean_iv": sel["mean_iv"],
                 "folds_selected": sel["folds_selected"],
                 "in_model": in_model,
                 "n_bins": bins.n_bins if in_model else None,
                 "coefficient": round(card.coefficients[i], 4) if in_model and card.coefficients else None,
-                "points_range": round(float(points.max() - points.min()), 1) if in_model else None,
+                "points_range": round(high - low, 1) if in_model else None,
                 "note": note,
             }
         )

@@ -1,4 +1,4 @@
-"""WOE/IV scorecard: optbinning bins, logistic regression on WOE, points from a fitted scaling.
+"""Scorecard: optbinning bins and lines, logistic regression, points from a fitted scaling.
 
 Fitting (:func:`fit_scorecard`, given the per-feature trends and the features that
 :mod:`oracle.model.selection` chose on cross-validation):
@@ -7,8 +7,9 @@ Fitting (:func:`fit_scorecard`, given the per-feature trends and the features th
    them (monotonic, or a single peak/valley where that held across folds), categorical ones
    grouped. Its CP-SAT solver runs with a single search worker (by default it runs one per core
    and may return a different optimum of equal value on another machine).
-2. The regression sees each binned feature in one of two codings (:func:`fit_coded`; the
-   cross-validation in :mod:`oracle.model.selection` picks from ``ScorecardConfig.codings``):
+2. The regression sees each feature in one of four codings (:func:`fit_coded`; the
+   cross-validation in :mod:`oracle.model.selection` picks from ``ScorecardConfig.codings``,
+   by default ``line``, ``indicator`` and ``indicator+line``):
 
    * ``woe``: the feature is replaced by its weight of evidence, ``WOE = ln(share of goods /
      share of bads)`` in its bin (missing values get the WOE of the "Missing" bin, 0 if it was
@@ -21,11 +22,16 @@ Fitting (:func:`fit_scorecard`, given the per-feature trends and the features th
      accounts ever — looks harmless on its own but, at the same number of recent ones, more of
      them means a seasoned borrower: the WOE coding had to drop it.) The L2 penalty shrinks
      every weight towards 0 (an empty bin's weight is 0).
+   * ``line``: every numerical feature as a line (a continuous characteristic, :func:`fit_line`):
+     its value clipped to the training values' 1st-99th percentiles and standardised, one
+     weight, plus a weight for Missing; categorical features keep their bins' indicators.
+   * ``indicator+line``: the bins' indicators and, for every numerical feature, its line too.
 3. ``LogisticRegression`` (L2, ``C``, Newton-Cholesky to a 1e-10 tolerance: the exact optimum,
    not wherever an iterative solver stopped) for ``P(bad)``.
 
 Either way the fitted card is a plain points table — bins, WOE, one contribution to the logit
-per bin — with no optbinning or scikit-learn object. :meth:`Scorecard.canonical` rounds every number to :data:`SIGNIFICANT_DIGITS` significant
+per bin, and per line its points per unit between its clip bounds — with no optbinning or
+scikit-learn object. :meth:`Scorecard.canonical` rounds every number to :data:`SIGNIFICANT_DIGITS` significant
 digits; the pipeline evaluates, and the service scores with, the rounded card only, so the model
 that is hashed is exactly the model that is served, and last-bit differences between BLAS
 builds, thread counts or CPUs vanish in the rounding.
@@ -58,6 +64,15 @@ GRADE_LETTERS = {int(grade): grade.label for grade in (*GRADES, Grade.INELIGIBLE
 APPROVED_GRADES = (1, 2, 3, 4)
 #: Precision of every number in the artifact.
 SIGNIFICANT_DIGITS = 6
+#: How the regression sees the features (:func:`fit_coded`), simplest first: the order in which
+#: the cross-validation's one-standard-error rule prefers them.
+WOE, LINE, INDICATOR, INDICATOR_LINE = "woe", "line", "indicator", "indicator+line"
+CODINGS = (WOE, LINE, INDICATOR, INDICATOR_LINE)
+#: Codings in which every numerical feature also enters as a line (:meth:`FeatureBins.line_of`);
+#: in ``line`` it has no bins besides Missing.
+LINE_CODINGS = (LINE, INDICATOR_LINE)
+#: A line's value is clipped to these quantiles of the feature's training values.
+LINE_CLIP_QUANTILES = (0.01, 0.99)
 #: How the regression sees a binned feature: its WOE (one weight per feature) or one indicator
 #: per bin (one weight per bin).
 WOE, INDICATOR = "woe", "indicator"
@@ -122,10 +137,10 @@ class ScorecardConfig:
 
     min_iv: float = 0.02
     C_grid: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0)
-    #: Codings the cross-validation chooses from (with ``C``). Indicator alone by default: on
-    #: every data set of the model card it did as well as or better than WOE, and letting noisy
-    #: folds also pick the coding cost more than it gained.
-    codings: tuple[str, ...] = (INDICATOR,)
+    #: Codings the cross-validation chooses from (with ``C``, by the one-standard-error rule):
+    #: numbers as lines, as bins, or as bins and lines. WOE is left out: the indicator coding
+    #: did as well as or better on every data set of the model card.
+    codings: tuple[str, ...] = (LINE, INDICATOR, INDICATOR_LINE)
     selection_C: float = 0.1
     max_n_prebins: int = 20
     min_prebin_size: float = 0.05
@@ -153,10 +168,31 @@ class FeatureBins:
     bad_rate: tuple[float, ...]  # training bad rate per bin (incl. Missing)
     iv: float
     trend: str = ""  # the monotonic_trend it was binned with (numerical)
+    #: ``(low, high, center, scale)`` of the feature's line, or ``()``: the line codings also
+    #: give the regression ``z = (clip(x, low, high) - center) / scale`` (0 where x is missing),
+    #: a continuous characteristic whose points run straight from ``low`` to ``high``.
+    line: tuple[float, ...] = ()
 
     @property
     def n_bins(self) -> int:
         return len(self.woe) - 1
+
+    def line_of(self, values: Any) -> np.ndarray:
+        """``z`` of each value (see :attr:`line`); zeros if the feature has no line."""
+        if not self.line:
+            return np.zeros(np.shape(values))
+        x = np.asarray(values, dtype=float)
+        low, high, center, scale = self.line
+        return np.where(np.isnan(x), 0.0, (np.clip(x, low, high) - center) / scale)
+
+    def line_span(self) -> list[tuple[float, float]]:
+        """Per regular bin, ``z`` at the bin's two ends within the clip bounds (the line's
+        extremes there); Missing's is (0, 0)."""
+        low, high, center, scale = self.line
+        edges = [-math.inf, *self.splits, math.inf]
+        ends = [((min(max(a, low), high) - center) / scale, (min(max(b, low), high) - center) / scale)
+                for a, b in zip(edges[:-1], edges[1:], strict=True)]  # fmt: skip
+        return [*ends, (0.0, 0.0)]
 
     def labels(self) -> list[str]:
         if self.kind == "numerical":
@@ -184,6 +220,7 @@ class FeatureBins:
             woe=tuple(sig(w) for w in self.woe),
             bad_rate=tuple(sig(r) for r in self.bad_rate),
             iv=sig(self.iv),
+            line=tuple(sig(v) for v in self.line),
         )
 
 
@@ -271,6 +308,55 @@ def bin_feature(
     return _extract_bins(binning, name, kind, trend).canonical()
 
 
+def fit_line(values: pd.Series) -> tuple[float, ...]:
+    """A numerical feature's :attr:`FeatureBins.line` on its training values (rounded, so that
+    the regression is fitted on exactly the transform that is served): clip bounds at
+    :data:`LINE_CLIP_QUANTILES`, then the mean and standard deviation of the clipped values;
+    ``()`` where fewer than two distinct values remain."""
+    x = values.to_numpy(dtype=float)
+    x = x[~np.isnan(x)]
+    if len(x) < 2:
+        return ()
+    low, high = (sig(float(q)) for q in np.quantile(x, LINE_CLIP_QUANTILES))
+    clipped = np.clip(x, low, high)
+    scale = sig(float(clipped.std()))
+    if not (high > low and scale > 0):
+        return ()
+    return (low, high, sig(float(clipped.mean())), scale)
+
+
+def unbinned(values: pd.Series, y: np.ndarray, name: str) -> FeatureBins:
+    """A numerical feature with one regular bin (every value) and Missing, and its line: the
+    ``line`` coding's form of it."""
+    x = values.to_numpy(dtype=float)
+    y = np.asarray(y)
+    n_good, n_bad = max(int((y == 0).sum()), 1), max(int((y == 1).sum()), 1)
+    woe, count, rate, iv = [], [], [], 0.0
+    for rows in (~np.isnan(x), np.isnan(x)):
+        good, bad = int((y[rows] == 0).sum()), int((y[rows] == 1).sum())
+        w = math.log((good / n_good) / (bad / n_bad)) if good and bad else 0.0
+        iv += (good / n_good - bad / n_bad) * w
+        woe.append(w)
+        count.append(int(rows.sum()))
+        rate.append(bad / rows.sum() if rows.any() else 0.0)
+    return FeatureBins(name=name, kind="numerical", splits=(), groups=(), woe=tuple(woe),
+                       count=tuple(count), bad_rate=tuple(rate), iv=iv,
+                       line=fit_line(values)).canonical()  # fmt: skip
+
+
+def coded_feature(
+    values: pd.Series, y: np.ndarray, name: str, kind: str, trend: str, config: ScorecardConfig, coding: str
+) -> FeatureBins:
+    """One feature as ``coding`` sees it: binned (:func:`bin_feature`), binned with a line, or
+    (``line``, numerical) a line and Missing only."""
+    if kind == "numerical" and coding == LINE:
+        return unbinned(values, y, name)
+    bins = bin_feature(values, y, name, kind, trend, config)
+    if kind == "numerical" and coding == INDICATOR_LINE:
+        bins = replace(bins, line=fit_line(values))
+    return bins
+
+
 def woe_matrix(bins: Sequence[FeatureBins], X: pd.DataFrame) -> np.ndarray:
     return np.column_stack([b.woe_of(X[b.name]) for b in bins]) if bins else np.zeros((len(X), 0))
 
@@ -302,8 +388,9 @@ def fit_signed(bins: Sequence[FeatureBins], X: pd.DataFrame, y: np.ndarray, C: f
 
 
 def informative(b: FeatureBins) -> bool:
-    """At least two populated bins (incl. Missing): a feature binned into one carries nothing."""
-    return sum(c > 0 for c in b.count) >= 2
+    """At least two populated bins (incl. Missing), or a line: a feature binned into one bin
+    without a line carries nothing."""
+    return bool(b.line) or sum(c > 0 for c in b.count) >= 2
 
 
 def _indicator_columns(bins: Sequence[FeatureBins]) -> list[tuple[int, int]]:
@@ -321,31 +408,43 @@ def indicator_matrix(bins: Sequence[FeatureBins], X: pd.DataFrame) -> np.ndarray
 
 
 def fit_indicator(bins: Sequence[FeatureBins], X: pd.DataFrame, y: np.ndarray, C: float):
-    """Regression on one indicator per populated bin (the dummy-coded scorecard): every bin gets
-    its own weight, fitted together with the other features' bins, so a feature's points hold
-    its effect *given* the others, which its univariate WOE cannot. Features with a single
-    populated bin are left out. Returns (kept bins, per-bin weights, intercept, {dropped: reason});
-    an empty bin's weight is 0."""
+    """Regression on one indicator per populated bin (the dummy-coded scorecard), plus the ``z``
+    of every feature that has a line: every bin gets its own weight, fitted together with the
+    other features' bins, so a feature's points hold its effect *given* the others, which its
+    univariate WOE cannot. Features with a single populated bin and no line are left out.
+    Returns (kept bins, per-bin weights, per-feature line weights, intercept, {dropped: reason});
+    an empty bin's weight is 0, and so is the line weight of a feature without a line."""
     kept = [b for b in bins if informative(b)]
     dropped = {b.name: "a single populated bin: no information, dropped" for b in bins if not informative(b)}
     if not kept:
-        return [], (), 0.0, dropped
-    coef, intercept = fit_regression(indicator_matrix(kept, X), y, C)
+        return [], (), (), 0.0, dropped
+    lines = [i for i, b in enumerate(kept) if b.line]
+    design = indicator_matrix(kept, X)
+    if lines:
+        design = np.column_stack([design, *(kept[i].line_of(X[kept[i].name]) for i in lines)])
+    coef, intercept = fit_regression(design, y, C)
+    columns = _indicator_columns(kept)
     weights = [[0.0] * len(b.count) for b in kept]
-    for c, (i, j) in zip(coef, _indicator_columns(kept), strict=True):
+    for c, (i, j) in zip(coef[: len(columns)], columns, strict=True):
         weights[i][j] = float(c)
-    return kept, tuple(tuple(w) for w in weights), intercept, dropped
+    line_weights = [0.0] * len(kept)
+    for c, i in zip(coef[len(columns) :], lines, strict=True):
+        line_weights[i] = float(c)
+    return kept, tuple(tuple(w) for w in weights), tuple(line_weights), intercept, dropped
 
 
 def fit_coded(bins: Sequence[FeatureBins], X: pd.DataFrame, y: np.ndarray, C: float, coding: str):
-    """:func:`fit_signed` (``coding="woe"``) or :func:`fit_indicator` (``"indicator"``), as a
-    :class:`Scorecard` (uncalibrated, unscaled, not rounded) and the dropped features."""
+    """:func:`fit_signed` (``coding="woe"``) or :func:`fit_indicator` (the others; ``bins`` as
+    :func:`coded_feature` made them for ``coding``), as a :class:`Scorecard` (uncalibrated,
+    unscaled, not rounded) and the dropped features."""
     if coding == WOE:
         kept, coef, intercept, dropped = fit_signed(bins, X, y, C)
         card = Scorecard(tuple(kept), tuple(float(c) for c in coef), float(intercept))
-    elif coding == INDICATOR:
-        kept, weights, intercept, dropped = fit_indicator(bins, X, y, C)
-        card = Scorecard(tuple(kept), (), float(intercept), bin_weights=weights)
+    elif coding in (INDICATOR, *LINE_CODINGS):
+        kept, weights, line_weights, intercept, dropped = fit_indicator(bins, X, y, C)
+        card = Scorecard(tuple(kept), (), float(intercept), bin_weights=weights,
+                         line_weights=line_weights if coding in LINE_CODINGS else (),
+                         coding=coding)  # fmt: skip
     else:
         raise ValueError(f"unknown coding {coding!r}")
     return card, dropped
@@ -358,8 +457,10 @@ def fit_coded(bins: Sequence[FeatureBins], X: pd.DataFrame, y: np.ndarray, C: fl
 class Scorecard:
     """A fitted scorecard for ``logit P(bad)``: in the WOE coding ``coefficients`` are the
     regression's weights on each feature's WOE; in the indicator coding ``bin_weights`` hold one
-    weight per bin of each feature (incl. Missing) and ``coefficients`` is empty. Either way a
-    bin's contribution to the logit (:meth:`bin_logit`) is fixed, so the card is a points table.
+    weight per bin of each feature (incl. Missing) and ``coefficients`` is empty; in the line
+    codings ``line_weights`` also hold one weight per feature on its line's ``z`` (0 for a
+    feature without a line). Either way a bin's contribution to the logit (:meth:`bin_logit`) is
+    fixed and a line's runs straight, so the card is a points table.
     ``calibration = (a, s)`` maps the raw logit to the calibrated one."""
 
     features: tuple[FeatureBins, ...]
@@ -368,10 +469,17 @@ class Scorecard:
     scaling: Scaling = field(default_factory=Scaling)
     calibration: tuple[float, float] = (0.0, 1.0)
     bin_weights: tuple[tuple[float, ...], ...] = ()
+    line_weights: tuple[float, ...] = ()
+    coding: str = WOE
 
-    @property
-    def coding(self) -> str:
-        return INDICATOR if self.bin_weights else WOE
+    def line_logit(self, i: int, values: Any) -> np.ndarray:
+        """Contribution of feature ``i``'s line to the raw logit at each value (0 without one)."""
+        z = self.features[i].line_of(values)
+        return self.line_weights[i] * z if self.line_weights else np.zeros(z.shape)
+
+    def _feature_logit(self, i: int, values: Any) -> np.ndarray:
+        values = np.atleast_1d(values)
+        return self.bin_logit(i)[self.features[i].bin_index(values)] + self.line_logit(i, values)
 
     def bin_logit(self, i: int) -> np.ndarray:
         """Contribution of each bin (incl. Missing) of feature ``i`` to the raw logit."""
@@ -389,15 +497,40 @@ class Scorecard:
         a, s = self.calibration
         return self.scaling.offset - self.scaling.factor * (a + s * self.intercept)
 
+    @property
+    def _points_per_logit(self) -> float:
+        return -self.scaling.factor * self.calibration[1]
+
     def bin_points(self, i: int) -> np.ndarray:
-        """Points of each bin (incl. Missing) of feature ``i``."""
-        return -self.scaling.factor * self.calibration[1] * self.bin_logit(i)
+        """Points of each bin (incl. Missing) of feature ``i`` (its line's not included)."""
+        return self._points_per_logit * self.bin_logit(i)
+
+    def line_points_per_z(self, i: int) -> float:
+        """Points of feature ``i``'s line per unit of its ``z`` (0 without a line)."""
+        return self._points_per_logit * (self.line_weights[i] if self.line_weights else 0.0)
+
+    def points_span(self, i: int, populated: bool = False) -> tuple[float, float]:
+        """The fewest and the most points feature ``i`` can give over its bins (``populated``:
+        only bins that held training rows), each bin's line at its two ends within the bin."""
+        bins, f = self.bin_points(i), self.features[i]
+        ends = f.line_span() if f.line and self.line_weights else [(0.0, 0.0)] * len(bins)
+        per_z = self.line_points_per_z(i)
+        values = [float(b) + per_z * z for j, (b, zs) in enumerate(zip(bins, ends, strict=True))
+                  if not populated or f.count[j] > 0 for z in zs]  # fmt: skip
+        return min(values), max(values)
+
+    def best_points(self, i: int) -> float:
+        """The most points feature ``i`` can give: its best bin, with its line at its best
+        within that bin."""
+        return self.points_span(i)[1]
+
+    def points_of(self, i: int, values: Any) -> np.ndarray:
+        """Points feature ``i`` gives each of ``values`` (its bin's and its line's)."""
+        return self._points_per_logit * self._feature_logit(i, values)
 
     def feature_points(self, X: pd.DataFrame | Mapping[str, Any]) -> np.ndarray:
         """(n, k) points of each row for each feature."""
-        columns = [
-            self.bin_points(i)[f.bin_index(np.atleast_1d(X[f.name]))] for i, f in enumerate(self.features)
-        ]
+        columns = [self.points_of(i, X[f.name]) for i, f in enumerate(self.features)]
         return np.column_stack(columns)
 
     def raw_score(self, X: pd.DataFrame | Mapping[str, Any]) -> np.ndarray:
@@ -414,15 +547,15 @@ class Scorecard:
         """Uncalibrated ``logit P(bad)`` of the regression."""
         logit = np.full(len(np.atleast_1d(X[self.features[0].name])), float(self.intercept))
         for i, f in enumerate(self.features):
-            logit = logit + self.bin_logit(i)[f.bin_index(np.atleast_1d(X[f.name]))]
+            logit = logit + self._feature_logit(i, X[f.name])
         return logit
 
     def reasons(self, X: pd.DataFrame | Mapping[str, Any], top: int = 3) -> list[list[str]]:
         """Reason codes: for each row the (up to) ``top`` features whose points fall furthest
-        below that feature's best bin, largest shortfall first; features at their best bin are
-        never named."""
+        below the most that feature can give (:meth:`best_points`), largest shortfall first;
+        features at their best are never named."""
         points = self.feature_points(X)
-        best = np.array([self.bin_points(i).max() for i in range(len(self.features))])
+        best = np.array([self.best_points(i) for i in range(len(self.features))])
         shortfall = best - points
         names = self.feature_names
         out = []
@@ -444,6 +577,7 @@ class Scorecard:
             features=tuple(f.canonical() for f in self.features),
             coefficients=tuple(sig(c) for c in self.coefficients),
             bin_weights=tuple(tuple(sig(w) for w in ws) for ws in self.bin_weights),
+            line_weights=tuple(sig(w) for w in self.line_weights),
             intercept=sig(self.intercept),
             calibration=(sig(self.calibration[0]), sig(self.calibration[1])),
         )
@@ -462,7 +596,22 @@ class Scorecard:
                         "count": count,
                         "bad_rate": round(rate, 4),
                         "woe": round(woe, 4),
-                        "points": round(float(pts), 1),
+                        "points": round(float(pts), 1) + 0.0,  # no "-0"
+                    }
+                )
+            if f.line and self.line_weights:
+                low, high, _, scale = f.line
+                per_z = self.line_points_per_z(i)
+                at_low, at_high = (per_z * float(f.line_of([v])[0]) for v in (low, high))
+                rows.append(
+                    {
+                        "feature": f.name,
+                        "bin": f"line: {at_low:+.1f} at or below {_num(low)}, {at_high:+.1f} at or above "
+                        f"{_num(high)}, straight between ({per_z / scale:+.4g} per unit); Missing 0",
+                        "count": None,
+                        "bad_rate": None,
+                        "woe": None,
+                        "points": None,
                     }
                 )
         return rows
@@ -475,6 +624,7 @@ class Scorecard:
             "coding": self.coding,
             "coefficients": list(self.coefficients),
             "bin_weights": [list(ws) for ws in self.bin_weights],
+            "line_weights": list(self.line_weights),
             "intercept": self.intercept,
             "calibration": list(self.calibration),
         }
@@ -492,6 +642,7 @@ class Scorecard:
                 bad_rate=tuple(float(r) for r in f["bad_rate"]),
                 iv=float(f["iv"]),
                 trend=f.get("trend", ""),
+                line=tuple(float(v) for v in f.get("line", ())),
             )
             for f in data["features"]
         )
@@ -499,6 +650,8 @@ class Scorecard:
             features=features,
             coefficients=tuple(float(c) for c in data["coefficients"]),
             bin_weights=tuple(tuple(float(w) for w in ws) for ws in data.get("bin_weights", ())),
+            line_weights=tuple(float(w) for w in data.get("line_weights", ())),
+            coding=data.get("coding", INDICATOR if data.get("bin_weights") else WOE),
             intercept=float(data["intercept"]),
             scaling=scaling,
             calibration=(float(data["calibration"][0]), float(data["calibration"][1])),
@@ -519,13 +672,14 @@ def fit_scorecard(
     returns the (uncalibrated, canonical) scorecard and the features dropped, with the reason."""
     categorical = set(categorical)
     bins = [
-        bin_feature(
+        coded_feature(
             X[name],
             y,
             name,
             "categorical" if name in categorical else "numerical",
             trends.get(name, "auto_asc_desc"),
             config,
+            coding,
         )  # fmt: skip
         for name in features
     ]

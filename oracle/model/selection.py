@@ -19,9 +19,15 @@
    more populated bins and leaves the weak ones to the penalty (selecting them by WOE sign would
    drop exactly the features whose effect shows only given the others).
 3. **Coding and regularisation**: every (coding, ``C``) of ``codings`` x ``C_grid`` is fitted per
-   fold on the fitting part (binned there) and the one with the lowest out-of-fold deviance is
-   kept — a proper score, steadier than AUC on a few hundred bad loans; ties go to the WOE
-   coding, then to the stronger penalty.
+   fold on the fitting part (binned there) and scored by its out-of-fold deviance — a proper
+   score, steadier than AUC on a few hundred bad loans. The codings are numbers as lines
+   (continuous characteristics), as bins, or as bins plus lines. The choice is the
+   **one-standard-error rule**: the simplest candidate (coding in the order of
+   :data:`~oracle.model.scorecard.CODINGS`, then the stronger penalty) whose deviance is within
+   one standard error of the lowest, the error taken over the rows' paired deviance differences.
+   On a few hundred bad loans several candidates are within noise of each other, and the
+   simpler one generalises better: supervised bins fitted to ~100 bad loans chase noise where
+   the truth is a slope, while on richer data the bins' gain exceeds the noise and they stay.
 
 The out-of-fold logits of step 3's choice are returned too: the pipeline fits the Platt
 calibration and the score scaling on them.
@@ -30,7 +36,7 @@ calibration and the score scaling on them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -38,13 +44,17 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from oracle.model.scorecard import (
-    INDICATOR,
+    CODINGS,
+    INDICATOR_LINE,
+    LINE,
     WOE,
     FeatureBins,
     ScorecardConfig,
     bin_feature,
     fit_coded,
+    fit_line,
     fit_signed,
+    unbinned,
 )
 
 MONOTONIC = "auto_asc_desc"
@@ -65,9 +75,24 @@ class Decisions:
     report: dict[str, Any]
 
 
-def _log_loss(y: np.ndarray, logit: np.ndarray) -> float:
-    """Mean out-of-fold deviance per row of raw logits."""
-    return float(np.mean(np.logaddexp(0.0, logit) - y * logit))
+def _deviance(y: np.ndarray, logit: np.ndarray) -> np.ndarray:
+    """Deviance of each row's raw logit (half the binomial deviance: the log loss)."""
+    return np.logaddexp(0.0, logit) - y * logit
+
+
+def one_standard_error(deviance: dict[Any, np.ndarray], order: Sequence[Any]) -> tuple[Any, dict[Any, float]]:
+    """The first candidate of ``order`` (simplest first) whose mean deviance exceeds the lowest
+    by at most one standard error of the rows' paired differences; and, per candidate, that
+    excess in standard errors (0 for the best)."""
+    best = min(order, key=lambda key: (float(np.mean(deviance[key])), order.index(key)))
+    excess = {}
+    for key in order:
+        diff = deviance[key] - deviance[best]
+        gap = float(np.mean(diff))
+        se = float(np.std(diff, ddof=1) / np.sqrt(len(diff)))
+        excess[key] = gap / se if se > 0 else (np.inf if gap > 0 else 0.0)
+    chosen = next(key for key in order if excess[key] <= 1.0)
+    return chosen, excess
 
 
 def _auc(y: np.ndarray, risk: np.ndarray) -> float:
@@ -92,6 +117,19 @@ def decide(
             fit = folds[k][0]
             bins[key] = bin_feature(X[name].iloc[fit], y[fit], name, kind[name], trend, config)
         return bins[key]
+
+    def coded(k: int, name: str, coding: str) -> FeatureBins:
+        """As :func:`~oracle.model.scorecard.coded_feature`, from the cached bins."""
+        if kind[name] == "numerical" and coding == LINE:
+            key = (k, name, LINE)
+            if key not in bins:
+                fit = folds[k][0]
+                bins[key] = unbinned(X[name].iloc[fit], y[fit], name)
+            return bins[key]
+        b = binned(k, name, trends.get(name, ""))
+        if kind[name] == "numerical" and coding == INDICATOR_LINE:
+            b = replace(b, line=fit_line(X[name].iloc[folds[k][0]]))
+        return b
 
     # 1. trends: the univariate out-of-fold AUC of each binning is reported; the choice is made
     # on the regression, because a shape that wins on its own may only re-express what other
@@ -155,22 +193,24 @@ def decide(
     if not features:
         raise ValueError("no feature was selected in enough cross-validation folds")
 
-    # 3. coding and C, and the out-of-fold logits of that choice
-    coded_features = {WOE: features, INDICATOR: tuple(names)}
-    results: dict[tuple[str, float], tuple[float, np.ndarray, float]] = {}
+    # 3. coding and C by the one-standard-error rule, and the out-of-fold logits of that choice
+    coded_features = {coding: tuple(names) for coding in CODINGS}
+    coded_features[WOE] = features
+    results: dict[tuple[str, float], tuple[float, np.ndarray]] = {}
+    deviance: dict[tuple[str, float], np.ndarray] = {}
     for coding in config.codings:
         for C in config.C_grid:
             oof = np.zeros(len(y))
             fold_auc = []
             for k, (fit, val) in enumerate(folds):
-                fold_bins = [binned(k, n, trends.get(n, "")) for n in coded_features[coding]]
+                fold_bins = [coded(k, n, coding) for n in coded_features[coding]]
                 card, _ = fit_coded(fold_bins, X.iloc[fit], y[fit], C, coding)
                 oof[val] = card.raw_logit(X.iloc[val]) if card.features else 0.0
                 fold_auc.append(_auc(y[val], oof[val]))
-            results[coding, C] = (float(np.mean(fold_auc)), oof, _log_loss(y, oof))
-    # the smallest out-of-fold deviance (a proper score: smoother than AUC on a few hundred bad
-    # loans); ties go to the WOE coding (one weight per feature), then to the stronger penalty
-    coding, C = min(results, key=lambda key: (round(results[key][2], 5), key[0] != WOE, key[1]))
+            results[coding, C] = (float(np.mean(fold_auc)), oof)
+            deviance[coding, C] = _deviance(y, oof)
+    order = sorted(results, key=lambda key: (CODINGS.index(key[0]), key[1]))
+    (coding, C), excess = one_standard_error(deviance, order)
 
     report = {
         "folds": len(folds),
@@ -189,11 +229,12 @@ def decide(
             {
                 "coding": key[0],
                 "C": key[1],
-                "cv_log_loss": round(loss, 5),
-                "cv_auc": round(auc, 4),
+                "cv_log_loss": round(float(np.mean(deviance[key])), 5),
+                "se_above_best": round(min(excess[key], 999.0), 2),  # JSON has no infinity
+                "cv_auc": round(results[key][0], 4),
                 "chosen": key == (coding, C),
             }
-            for key, (auc, _, loss) in results.items()
+            for key in order
         ],
         "coding": coding,
     }

@@ -52,31 +52,51 @@ TYPICAL = {
 
 
 def best_and_worst(model):
-    """Applications at every feature's best bin and at its worst bin (by points)."""
+    """Applications at every feature's best and at its worst value (by the points it gives,
+    bins and lines), and per feature the points between the two."""
     import numpy as np
 
-    best, worst = dict(TYPICAL), dict(TYPICAL)
+    from oracle.model.data import EMP_LENGTH_YEARS
+
+    best, worst, span = dict(TYPICAL), dict(TYPICAL), {}
     card = model.scorecard
     for i, feature in enumerate(card.features):
-        points = card.bin_points(i)[: feature.n_bins]  # regular bins only
-        for target, pick in ((best, int(np.argmax(points))), (worst, int(np.argmin(points)))):
-            target[feature.name] = _value_in_bin(feature, pick)
-    return best, worst
+        values = [v for j in range(feature.n_bins) for v in _values_in_bin(feature, j)]
+        numbers = [EMP_LENGTH_YEARS[v] if feature.name == "emp_length" else v for v in values]
+        points = card.points_of(
+            i, np.asarray(numbers, dtype=object if feature.kind == "categorical" else float)
+        )
+        best[feature.name], worst[feature.name] = (
+            values[int(np.argmax(points))],
+            values[int(np.argmin(points))],
+        )
+        span[feature.name] = float(points.max() - points.min())
+    return best, worst, span
 
 
-def _value_in_bin(feature, index):
+def _values_in_bin(feature, index):
+    """Valid application values in regular bin ``index``: its ends, and its line's clip bounds
+    where they fall inside it (a line's points are extreme there)."""
     from oracle.model.data import EMP_LENGTH_YEARS, SCHEMA_BY_NAME
 
     spec = SCHEMA_BY_NAME[feature.name]
     if feature.kind == "categorical":
-        return feature.groups[index][0]
+        return [feature.groups[index][0]]
     edges = [-math.inf, *feature.splits, math.inf]
     lo, hi = max(edges[index], spec.minimum if spec.minimum is not None else 0), edges[index + 1]
     if feature.name == "emp_length":
-        for label, years in EMP_LENGTH_YEARS.items():
-            if years is not None and lo <= years < hi:
-                return label
-        raise AssertionError(f"no emp_length in [{lo}, {hi})")
-    value = math.ceil(lo) if spec.kind == "int" else lo
-    assert value < hi, (feature.name, lo, hi)
-    return value
+        labels = [
+            label for label, years in EMP_LENGTH_YEARS.items() if years is not None and lo <= years < hi
+        ]
+        assert labels, f"no emp_length in [{lo}, {hi})"
+        return labels
+    top = min(hi, spec.maximum) if spec.maximum is not None else hi
+    inside = [v for v in feature.line[:2] if lo <= v < hi]
+    if spec.kind == "int":
+        ends = [math.ceil(lo), math.ceil(top) - 1 if top == hi else math.floor(top)]
+        inside = [math.ceil(v) for v in inside]
+    else:
+        ends = [lo, math.nextafter(top, -math.inf) if top == hi else top]
+    values = sorted({v for v in (*ends, *inside) if lo <= v < hi})
+    assert values, (feature.name, lo, hi)
+    return values

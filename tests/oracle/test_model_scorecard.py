@@ -1,5 +1,5 @@
-"""Scorecard building blocks: binning extraction, WOE and indicator codings, scaling, grades,
-calibration tables, PSI."""
+"""Scorecard building blocks: binning extraction, WOE, indicator and line codings, scaling,
+grades, calibration tables, PSI."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from oracle.model.evaluate import discrimination, ks_statistic
 from oracle.model.scorecard import (
     GRADE_THRESHOLDS,
     INDICATOR,
+    INDICATOR_LINE,
+    LINE,
     WOE,
     Scaling,
     Scorecard,
@@ -178,3 +180,67 @@ def test_an_indicator_card_round_trips_through_plain_values():
     missing = pd.DataFrame({"a": [np.nan], "b": [0.0]})
     assert card.bin_logit(0)[card.features[0].n_bins] == 0
     assert np.isfinite(card.raw_logit(missing)).all()
+
+
+def _sloped_book(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Few bad loans, risk a straight line in a count (and an outlier tail the clip must tame)."""
+    rng = np.random.default_rng(seed)
+    count = rng.poisson(3.0, n).astype(float)
+    count[rng.random(n) < 0.05] = np.nan
+    count[:5] = 500.0  # outliers far above the 99th percentile
+    noise = rng.normal(size=n)
+    logit = -4.5 + 0.35 * np.nan_to_num(np.minimum(count, 12.0), nan=3.0)
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return pd.DataFrame({"count": count, "noise": noise}), y
+
+
+def test_a_line_card_scores_straight_within_its_clip_bounds_and_round_trips():
+    X, y = _sloped_book(8000, seed=4)
+    card, _ = fit_scorecard(X, y, (), ["count", "noise"], {}, 0.3, ScorecardConfig(), LINE)
+    card = card.calibrated(0.0, 1.0).scaled(Scaling())
+    count = card.features[0]
+    assert card.coding == LINE and count.n_bins == 1 and count.splits == ()
+    low, high, center, scale = count.line
+    assert high < 500 and low >= 0  # clipped at the 1st/99th percentiles, not at the outliers
+    per_z = card.line_points_per_z(0)
+    assert per_z < 0  # more accounts, fewer points
+    grid = pd.DataFrame({"count": [low, low + 1, low + 2, high, high + 100], "noise": 0.0})
+    points = card.feature_points(grid)[:, 0]
+    np.testing.assert_allclose(np.diff(points[:3]), per_z / scale, rtol=1e-9)  # straight
+    assert points[3] == points[4]  # clipped above
+    missing = card.feature_points(pd.DataFrame({"count": [np.nan], "noise": [0.0]}))[0, 0]
+    assert missing == pytest.approx(card.bin_points(0)[count.n_bins])  # Missing: its bin, z = 0
+    assert card.best_points(0) == pytest.approx(max(float(points[0]), missing))
+    # the low end scores best: a row there is never told that its count cost it points
+    assert "count" not in card.reasons(pd.DataFrame({"count": [low], "noise": [0.0]}))[0]
+    assert card.reasons(pd.DataFrame({"count": [high], "noise": [0.0]}))[0][0] == "count"
+    plain = card.to_dict()
+    assert plain["coding"] == LINE and len(plain["line_weights"]) == 2
+    again = Scorecard.from_dict(plain, card.scaling)
+    assert again == card
+    np.testing.assert_array_equal(again.score(X), card.score(X))
+    assert all(float(f"{v:.6g}") == v for f in card.features for v in f.line)
+
+
+def test_bins_and_lines_together_keep_both_shapes():
+    """A U in one feature and a slope in another: the line alone misses the U, the bins alone
+    need several weights for the slope; bins plus lines hold both on new data."""
+    rng = np.random.default_rng(5)
+
+    def book(n: int) -> tuple[pd.DataFrame, np.ndarray]:
+        u, s = rng.uniform(-2, 2, n), rng.uniform(0, 10, n)
+        logit = -2.5 + 0.8 * u**2 + 0.25 * s
+        return pd.DataFrame({"u": u, "s": s}), (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+
+    X, y = book(8000)
+    X_new, y_new = book(8000)
+    trends = {"u": "valley_heuristic", "s": "auto_asc_desc"}
+    fitted = {c: fit_scorecard(X, y, (), ["u", "s"], trends, 1.0, ScorecardConfig(), c)[0]
+              for c in (LINE, INDICATOR_LINE)}  # fmt: skip
+    auc = {c: roc_auc_score(y_new, card.raw_logit(X_new)) for c, card in fitted.items()}
+    assert auc[INDICATOR_LINE] > auc[LINE] + 0.05
+    both = fitted[INDICATOR_LINE]
+    assert both.features[0].n_bins > 1 and both.features[0].line and both.features[1].line
+    ends = both.feature_points(pd.DataFrame({"u": [-1.9, 0.0, 1.9, 0.0], "s": [5.0, 5.0, 5.0, 9.5]}))
+    assert ends[1, 0] > max(ends[0, 0], ends[2, 0])  # the U: the middle of u scores best
+    assert ends[3, 1] < ends[1, 1]  # the slope: more s, fewer points

@@ -180,8 +180,11 @@ def test_committed_card_meets_the_comparison_it_reports():
     for name, report in reports.items():
         models = report["cv"]["models"]
         assert {"scorecard", "logistic", "gradient_boosting"} <= set(models), name
+        assert report["cv"]["folds"] == 10 and report["cv"]["seeds"] == [7, 11, 13], name
         for m in models.values():
-            assert len(m["auc_folds"]) == report["cv"]["folds"] == 5 and m["auc_sd"] > 0
+            assert len(m["auc_folds"]) == 30 and m["auc_sd"] > 0
+            assert np.mean(m["auc_folds"]) == pytest.approx(m["auc_mean"], abs=1e-4)
+            assert np.mean(list(m["auc_by_seed"].values())) == pytest.approx(m["auc_mean"], abs=2e-4)
         aim = report["cv"]["aim"]
         met = models["scorecard"]["auc_mean"] >= models["logistic"]["auc_mean"] and (
             models["scorecard"]["auc_mean"] >= models["gradient_boosting"]["auc_mean"] - 0.01
@@ -260,18 +263,13 @@ def test_any_valid_application_scores_in_range(credit_model, application):
 
 
 def test_reason_codes_name_the_features_that_cost_points(credit_model):
-    best, worst = best_and_worst(credit_model)
+    best, worst, shortfall = best_and_worst(credit_model)
     top = credit_model.score(best)
-    assert top.reasons == []  # nothing pulls a best-in-every-bin applicant down
+    assert top.reasons == []  # nothing pulls a best-in-every-feature applicant down
     bottom = credit_model.score(worst)
     assert len(bottom.reasons) == 3
     assert bottom.score < top.score
     # the biggest shortfall is named first
-    card = credit_model.scorecard
-    shortfall = {
-        f.name: card.bin_points(i).max() - card.bin_points(i)[: f.n_bins].min()
-        for i, f in enumerate(card.features)
-    }
     expected = sorted(shortfall, key=lambda name: (-shortfall[name], name))[:3]
     assert bottom.reasons == expected
     # moving one feature from its best to its worst bin names exactly that feature

@@ -1,0 +1,78 @@
+"""The cross-validation's choice of coding and penalty: the one-standard-error rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from oracle.model.evaluate import folds_of
+from oracle.model.scorecard import CODINGS, INDICATOR, INDICATOR_LINE, LINE, ScorecardConfig
+from oracle.model.selection import decide, one_standard_error
+
+
+def _rows(mean: float, rng: np.random.Generator, base: np.ndarray, spread: float) -> np.ndarray:
+    """``base`` plus differences of exactly ``mean`` on average, with standard deviation ~``spread``."""
+    noise = rng.normal(0.0, spread, len(base))
+    return base + mean + noise - noise.mean()
+
+
+def test_the_simplest_candidate_within_one_standard_error_of_the_best_is_chosen():
+    rng = np.random.default_rng(1)
+    base = rng.exponential(0.2, 5_000)
+    # paired differences with sd 0.01 over 5,000 rows: one standard error is ~0.00014
+    deviance = {
+        "simple": _rows(0.00005, rng, base, 0.01),  # within noise of the best
+        "middle": _rows(0.00001, rng, base, 0.01),
+        "rich": base,  # the lowest
+    }
+    chosen, excess = one_standard_error(deviance, ["simple", "middle", "rich"])
+    assert excess["rich"] == 0.0
+    assert 0 < excess["simple"] <= 1.0
+    assert chosen == "simple"
+
+
+def test_a_clearly_better_richer_candidate_wins():
+    rng = np.random.default_rng(2)
+    base = rng.exponential(0.2, 5_000)
+    deviance = {"simple": _rows(0.002, rng, base, 0.01), "rich": base}
+    chosen, excess = one_standard_error(deviance, ["simple", "rich"])
+    assert chosen == "rich"
+    assert excess["simple"] == pytest.approx(0.002 / (0.01 / np.sqrt(5_000)), rel=0.1)
+
+
+def test_among_equals_the_first_in_order_wins():
+    base = np.linspace(0.1, 0.3, 100)
+    chosen, excess = one_standard_error({"a": base, "b": base.copy()}, ["a", "b"])
+    assert chosen == "a" and excess == {"a": 0.0, "b": 0.0}
+
+
+def test_a_constant_gap_is_never_within_noise():
+    base = np.linspace(0.1, 0.3, 100)
+    chosen, excess = one_standard_error({"simple": base + 0.01, "rich": base}, ["simple", "rich"])
+    assert chosen == "rich" and excess["simple"] > 1e6
+
+
+def _book(n: int, seed: int, shape: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """Risk a straight line in ``x`` with few bad loans (~4 %), or U-shaped in it (~20 %)."""
+    rng = np.random.default_rng(seed)
+    x, noise = rng.uniform(0, 10, n), rng.normal(size=n)
+    logit = -4.6 + 0.3 * x if shape == "slope" else -3.0 + 0.25 * (x - 5) ** 2
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return pd.DataFrame({"x": x, "noise": noise}), y
+
+
+SEED = 8  # any seed does: 1-8 all pass
+
+
+@pytest.mark.parametrize(("shape", "codings"), [("slope", {LINE}), ("u", {INDICATOR, INDICATOR_LINE})])
+def test_cross_validation_takes_a_line_for_a_slope_and_bins_for_a_u(shape, codings):
+    X, y = _book(3_000, seed=SEED, shape=shape)
+    decisions = decide(X, y, (), folds_of(y, 42, 5), ScorecardConfig())
+    assert decisions.coding in codings
+    chosen = [row for row in decisions.report["C_grid"] if row["chosen"]]
+    assert len(chosen) == 1 and chosen[0]["se_above_best"] <= 1.0
+    simpler = [
+        r for r in decisions.report["C_grid"] if CODINGS.index(r["coding"]) < CODINGS.index(decisions.coding)
+    ]
+    assert all(r["se_above_best"] > 1.0 for r in simpler)  # every simpler candidate was worse
