@@ -253,6 +253,12 @@ class CappedNode(Rpc):
 
 
 def test_transfer_mirror_asks_a_capped_node_for_smaller_ranges(chain, tmp_path):
+    d = chain
+    sender, receiver = d.customer(22, 1_000), d.accounts[23]
+    for amount in (1, 2, 3):  # its own transfers, spread over more blocks than the node serves at once
+        d.tx(d.transfer(sender, receiver, amount))
+        for _ in range(3):
+            d.mine(d.now() + 1)
     settings = make_settings(chain, f"sqlite:///{tmp_path / 'capped.db'}")
     engine = make_engine(settings.database_url)
     sync_to_head(settings, engine)
