@@ -63,16 +63,17 @@ RISK_OFFICER_ROLE: public(constant(bytes32)) = keccak256("RISK_OFFICER_ROLE")
 PAUSER_ROLE: public(constant(bytes32)) = keccak256("PAUSER_ROLE")
 
 
-# @dev Loan statuses, as `loan(id).status` reports them. EXPIRED is also
-# reported (before anyone stores it) for an OPEN loan past its funding
-# deadline and a FUNDED loan past its disbursement deadline.
-OPEN: public(constant(uint256)) = 1
-FUNDED: public(constant(uint256)) = 2
-ACTIVE: public(constant(uint256)) = 3
-REPAID: public(constant(uint256)) = 4
-DEFAULTED: public(constant(uint256)) = 5
-CANCELLED: public(constant(uint256)) = 6
-EXPIRED: public(constant(uint256)) = 7
+# @dev Loan statuses, as `loan(id).status` reports them (defined in loan_math,
+# which LoanLens shares). EXPIRED is also reported (before anyone stores it)
+# for an OPEN loan past its funding deadline and a FUNDED loan past its
+# disbursement deadline.
+OPEN: public(constant(uint256)) = loan_math.OPEN
+FUNDED: public(constant(uint256)) = loan_math.FUNDED
+ACTIVE: public(constant(uint256)) = loan_math.ACTIVE
+REPAID: public(constant(uint256)) = loan_math.REPAID
+DEFAULTED: public(constant(uint256)) = loan_math.DEFAULTED
+CANCELLED: public(constant(uint256)) = loan_math.CANCELLED
+EXPIRED: public(constant(uint256)) = loan_math.EXPIRED
 
 # @dev Repayment methods, as `request_loan` takes them.
 EQUAL_INSTALLMENT: public(constant(uint256)) = schedule_math.EQUAL_INSTALLMENT

@@ -71,8 +71,6 @@ MIN_FUNDING_SECONDS: public(constant(uint256)) = loan_math.MIN_FUNDING_SECONDS
 MAX_FUNDING_SECONDS: public(constant(uint256)) = loan_math.MAX_FUNDING_SECONDS
 MAX_PRINCIPAL: public(constant(uint256)) = loan_math.MAX_PRINCIPAL
 
-ACTIVE: constant(uint256) = 3
-DEFAULTED: constant(uint256) = 5
 NOTES_PAGE: constant(uint256) = 256
 
 
@@ -141,11 +139,11 @@ def amount_due(loan_id: uint256) -> Due:
     loan_words, ledger_words = staticcall ILoanBook(book).packed(loan_id)
     record: loan_math.Loan = loan_math._unpack_loan(loan_words)
     due: Due = empty(Due)
-    if record.status == DEFAULTED:
+    if record.status == loan_math.DEFAULTED:
         debt: DefaultRecord = staticcall ILoanBook(book).default_record(loan_id)
         due.payoff = debt.debt - debt.recovered
         return due
-    if record.status != ACTIVE:
+    if record.status != loan_math.ACTIVE:
         return due
 
     state: loan_math.Ledger = loan_math._unpack_ledger(ledger_words)

@@ -30,6 +30,8 @@
 from ethereum.ercs import IERC165
 implements: IERC165
 
+from .lib import loan_math
+
 
 interface IERC721Receiver:
     def onERC721Received(operator: address, owner: address, token_id: uint256, data: Bytes[1_024]) -> bytes4: nonpayable
@@ -410,17 +412,17 @@ def _method(method: uint256) -> String[17]:
 @internal
 @pure
 def _status(status: uint256) -> String[9]:
-    if status == 1:
+    if status == loan_math.OPEN:
         return "OPEN"
-    if status == 2:
+    if status == loan_math.FUNDED:
         return "FUNDED"
-    if status == 3:
+    if status == loan_math.ACTIVE:
         return "ACTIVE"
-    if status == 4:
+    if status == loan_math.REPAID:
         return "REPAID"
-    if status == 5:
+    if status == loan_math.DEFAULTED:
         return "DEFAULTED"
-    if status == 6:
+    if status == loan_math.CANCELLED:
         return "CANCELLED"
     return "EXPIRED"
 

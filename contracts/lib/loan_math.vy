@@ -42,6 +42,19 @@ MAX_TERM_SECONDS: constant(uint256) = 3_660 * DAY
 MAX_PRINCIPAL: constant(uint256) = 10**27  # a billion tokens of 18 decimals; keeps every amount of a loan below 2**96
 
 
+# @dev Loan statuses, as `LoanBook.loan(id).status` reports them (LoanBook
+# publishes them; 0 is no loan). EXPIRED is also reported, before anyone
+# stores it, for an OPEN loan past its funding deadline and a FUNDED loan past
+# its disbursement deadline.
+OPEN: constant(uint256) = 1
+FUNDED: constant(uint256) = 2
+ACTIVE: constant(uint256) = 3
+REPAID: constant(uint256) = 4
+DEFAULTED: constant(uint256) = 5
+CANCELLED: constant(uint256) = 6
+EXPIRED: constant(uint256) = 7
+
+
 # @dev Fees, penalty, grace, default, review and disbursement parameters. The
 # admin sets the current set; each loan freezes a packed copy at request time.
 struct Terms:
@@ -114,13 +127,9 @@ _DURATION: constant(uint256) = 2**28 - 1
 _BYTE: constant(uint256) = 255
 _TERMS: constant(uint256) = 2**208 - 1
 
-# @dev Statuses after disbursement: from then on the word that held `funded`
-# holds the annuity (a disbursed loan was funded in full).
 # @dev Flags in ledger word 1: words 2 and 3 are nonzero.
 LEDGER_PARTIAL: constant(uint256) = 2**232
 LEDGER_PENALTY: constant(uint256) = 2**233
-_ACTIVE: constant(uint256) = 3
-_DEFAULTED: constant(uint256) = 5
 
 
 # @dev Revert reasons. A check passes one of these codes and the reason text
@@ -272,7 +281,9 @@ def _pack_loan(record: Loan) -> uint256[LOAN_WORDS]:
          Repay, fund and disburse read all four (four cold slots, not 17).
     """
     carried: uint256 = record.funded
-    if record.status >= _ACTIVE and record.status <= _DEFAULTED:
+    # From disbursement on (ACTIVE, REPAID, DEFAULTED) the loan was funded in
+    # full, so the word that held `funded` holds the annuity.
+    if record.status >= ACTIVE and record.status <= DEFAULTED:
         carried = record.annuity
     return [
         convert(record.borrower, uint256)
@@ -312,7 +323,7 @@ def _unpack_loan(words: uint256[LOAN_WORDS]) -> Loan:
         note_total=words[1] >> 224,
         last_note=(words[1] >> 192) & _ID,
     )
-    if record.status >= _ACTIVE and record.status <= _DEFAULTED:
+    if record.status >= ACTIVE and record.status <= DEFAULTED:
         record.annuity = record.funded
         record.funded = record.principal
     return record
