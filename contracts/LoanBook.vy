@@ -145,15 +145,6 @@ struct LoanInfo:
     note_total: uint256
 
 
-# @dev One note: its loan, the principal it funded (0 once refunded), what its
-# owners claimed, and the loan's note funded just before it (0 for the first).
-struct Note:
-    loan_id: uint256
-    share: uint256
-    claimed: uint256
-    previous: uint256
-
-
 # @dev The ERC-721 collection of this book's notes (LoanNote.vy).
 notes: public(immutable(address))
 # @dev KYC attestations and the risk officer's blocklist.
@@ -197,7 +188,6 @@ _notes: HashMap[uint256, uint256]
 # yet withdrawn (high 128 bits): one word a payment updates, not two.
 _pools: HashMap[address, uint256]
 
-_ID: constant(uint256) = 2**32 - 1
 _AMOUNT: constant(uint256) = 2**96 - 1
 _HALF: constant(uint256) = 2**128 - 1
 
@@ -464,7 +454,7 @@ def default_record(loan_id: uint256) -> DefaultRecord:
 
 @external
 @view
-def note(note_id: uint256) -> Note:
+def note(note_id: uint256) -> loan_math.Note:
     """
     @notice A note's loan, principal share, amount claimed so far and the
             loan's previous note (walk `previous` from the loan's newest note,
@@ -473,7 +463,7 @@ def note(note_id: uint256) -> Note:
     @return The note.
     """
     loan_math._check(note_id >= 1 and note_id <= (self._counters >> 64) & _COUNT, loan_math.E_NO_SUCH_NOTE)
-    return self._note(note_id)
+    return loan_math._unpack_note(self._notes[note_id])
 
 
 @external
@@ -485,7 +475,7 @@ def claimable(note_id: uint256) -> uint256:
     @param note_id The note id.
     @return Amount in token base units.
     """
-    return self._claimable(self._note(note_id))
+    return self._claimable(loan_math._unpack_note(self._notes[note_id]))
 
 
 @external
@@ -780,7 +770,7 @@ def refund(note_id: uint256):
     @param note_id The note id; the caller must own it or be approved for it.
     """
     owner: address = staticcall ILoanNote(notes).authorized_owner(msg.sender, note_id)
-    position: Note = self._note(note_id)
+    position: loan_math.Note = loan_math._unpack_note(self._notes[note_id])
     record: loan_math.Loan = self._loan_of(position.loan_id)
     status: uint256 = self._status(record)
     if status == EXPIRED and record.status != EXPIRED:
@@ -935,7 +925,7 @@ def claim(note_id: uint256) -> uint256:
     @return The amount paid.
     """
     owner: address = staticcall ILoanNote(notes).authorized_owner(msg.sender, note_id)
-    position: Note = self._note(note_id)
+    position: loan_math.Note = loan_math._unpack_note(self._notes[note_id])
     amount: uint256 = self._claimable(position)
     loan_math._check(amount > 0, loan_math.E_NOTHING_TO_CLAIM)
     token: address = loan_math._token_of(self._loans[position.loan_id][1])
@@ -1095,13 +1085,6 @@ def _loan_of(loan_id: uint256) -> loan_math.Loan:
     record: loan_math.Loan = loan_math._unpack_loan(self._loans[loan_id])
     loan_math._check(record.borrower != empty(address), loan_math.E_NO_SUCH_LOAN)
     return record
-
-
-@internal
-@view
-def _note(note_id: uint256) -> Note:
-    word: uint256 = self._notes[note_id]
-    return Note(loan_id=word & _ID, share=(word >> 32) & _AMOUNT, claimed=(word >> 128) & _AMOUNT, previous=word >> 224)
 
 
 @internal
@@ -1423,7 +1406,7 @@ def _credit_notes(state: loan_math.Ledger, principal: uint256, amount: uint256) 
 
 @internal
 @view
-def _claimable(position: Note) -> uint256:
+def _claimable(position: loan_math.Note) -> uint256:
     if position.share == 0:
         return 0
     acc: uint256 = loan_math._acc_per_share_of(self._ledgers[position.loan_id][0])

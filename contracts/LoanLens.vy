@@ -19,7 +19,7 @@ from .lib import loan_math
 interface ILoanBook:
     def packed(loan_id: uint256) -> (uint256[loan_math.LOAN_WORDS], uint256[loan_math.LEDGER_WORDS]): view
     def default_record(loan_id: uint256) -> DefaultRecord: view
-    def note(note_id: uint256) -> Note: view
+    def note(note_id: uint256) -> loan_math.Note: view
 
 
 struct DefaultRecord:
@@ -27,13 +27,6 @@ struct DefaultRecord:
     cover: uint256
     recovered: uint256
     principal: uint256
-
-
-struct Note:
-    loan_id: uint256
-    share: uint256
-    claimed: uint256
-    previous: uint256
 
 
 struct Installment:
@@ -198,7 +191,7 @@ def loan_notes(loan_id: uint256, before: uint256) -> DynArray[uint256, NOTES_PAG
     loan_words, ledger_words = staticcall ILoanBook(book).packed(loan_id)
     note_id: uint256 = loan_math._unpack_loan(loan_words).last_note
     if before != 0:
-        position: Note = staticcall ILoanBook(book).note(before)
+        position: loan_math.Note = staticcall ILoanBook(book).note(before)
         assert position.loan_id == loan_id, "lens: note of another loan"
         note_id = position.previous
     result: DynArray[uint256, NOTES_PAGE] = []

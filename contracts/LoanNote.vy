@@ -37,13 +37,6 @@ interface IERC721Receiver:
     def onERC721Received(operator: address, owner: address, token_id: uint256, data: Bytes[1_024]) -> bytes4: nonpayable
 
 
-struct Note:
-    loan_id: uint256
-    share: uint256
-    claimed: uint256
-    previous: uint256
-
-
 struct Loan:
     borrower: address
     token: address
@@ -66,7 +59,7 @@ struct Loan:
 
 interface ILoanBook:
     def note_count() -> uint256: view
-    def note(note_id: uint256) -> Note: view
+    def note(note_id: uint256) -> loan_math.Note: view
     def loan(loan_id: uint256) -> Loan: view
     def claimable(note_id: uint256) -> uint256: view
 
@@ -229,7 +222,7 @@ def tokenURI(token_id: uint256) -> String[4_096]:
     @return The data URI.
     """
     assert self._owners[token_id] != empty(address), "note: no such note"
-    position: Note = staticcall ILoanBook(book).note(token_id)
+    position: loan_math.Note = staticcall ILoanBook(book).note(token_id)
     record: Loan = staticcall ILoanBook(book).loan(position.loan_id)
     claimable: String[78] = uint2str(staticcall ILoanBook(book).claimable(token_id))
     note_id: String[78] = uint2str(token_id)

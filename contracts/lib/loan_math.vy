@@ -108,6 +108,17 @@ struct Ledger:
     interest_from: uint256  # last principal prepayment: the running installment's interest starts here
 
 
+# @dev One note, as `LoanBook.note(id)` reports it: its loan, the principal it
+# funded (0 once refunded), what its owners claimed, and the loan's note
+# funded just before it (0 for the first). Storage holds it in one word, see
+# `_pack_note`.
+struct Note:
+    loan_id: uint256
+    share: uint256
+    claimed: uint256
+    previous: uint256
+
+
 # @dev Storage layout. Vyper gives every struct member its own slot, so loans,
 # ledgers and notes are packed by hand into words. Field widths follow from
 # the hard limits: amounts of one loan stay below 2**96 (principal <=
@@ -400,6 +411,12 @@ def _pack_note(loan_id: uint256, share: uint256, claimed: uint256, previous: uin
          note (32), which links a loan's notes without a list of its own.
     """
     return loan_id | (share << 32) | (claimed << 128) | (previous << 224)
+
+
+@internal
+@pure
+def _unpack_note(word: uint256) -> Note:
+    return Note(loan_id=word & _ID, share=(word >> 32) & _AMOUNT, claimed=(word >> 128) & _AMOUNT, previous=word >> 224)
 
 
 @internal
