@@ -90,7 +90,7 @@ MONEY_PATHS = (
     r"fee", r"refund", r"_expire", r"expire", r"cancel", r"_pull", r"_push", r"installment",
     r"schedule", r"interest", r"principal", r"annuity", r"amount_due", r"_skip_settled",
     r"prepay", r"exposure", r"reserve", r"_window", r"_waterfall", r"^_pay$", r"^_close$", r"_earned",
-    r"_(un)?pack_terms", r"^_level$", r"_ray_pow", r"^_status$",
+    r"_(un)?pack_terms", r"^_level$", r"_ray_pow", r"^_status$", r"^_limits_of$",
 )  # fmt: skip
 
 # Test files in the order that kills most mutants soonest; any other contract test file follows.
@@ -185,7 +185,7 @@ EQUIVALENT: dict[str, str] = {
         "amounts paid on the cursor installment, elapsed >= 0 (late_from < now), remaining >= "
         "part (parts are capped by remaining)."
     ),
-    "LoanBook:request_loan:constant:35779ba5": (
+    "LoanBook:request_loan:constant:d5b6e624": (
         "`annuity=0` -> `annuity=1` in the new request's Loan: the literal goes straight to "
         "loan_math._pack_loan with status OPEN, which packs `funded` into the word the annuity "
         "shares once a loan is disbursed and drops the annuity field (_unpack_loan reads the "
@@ -244,7 +244,7 @@ CACHE = ROOT / ".cache" / "mutation"
 # The report groups functions by the money path they belong to (first match wins).
 PATHS = (
     ("fund", r"^fund$|_check_lender"),
-    ("gating", r"_check_(borrower|loan_terms)|^request_loan$"),
+    ("gating", r"_check_(borrower|loan_terms)|^request_loan$|^_limits_of$"),
     ("disburse", r"^disburse$|^_level$|_annuity|_ray_pow"),
     ("repay waterfall", r"^repay$|_waterfall|^_pay$|_installment|_window_start|_skip_settled|_period_interest"),
     ("payoff", r"repay_in_full|_payoff_parts|_earned"),

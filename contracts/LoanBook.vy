@@ -527,12 +527,7 @@ def grade_limits(token: address, grade: uint256) -> GradeLimits:
     @param grade 1 = A ... 5 = E.
     @return Largest loan, most principal outstanding per identity, lowest APR.
     """
-    packed_limits: uint256 = self._grade_limits[token][grade]
-    return GradeLimits(
-        max_principal=packed_limits & _AMOUNT,
-        max_exposure=(packed_limits >> 96) & _HALF,
-        min_apr_bps=packed_limits >> 224,
-    )
+    return self._limits_of(self._grade_limits[token][grade])
 
 
 @external
@@ -623,8 +618,9 @@ def request_loan(
     identity_id: uint256 = 0
     grade: uint256 = 0
     score: uint256 = 0
-    identity_id, grade, score = self._check_borrower(msg.sender, token, principal, apr_bps)
-    self._exposure[identity_id][token] += principal
+    exposure_after: uint256 = 0
+    identity_id, grade, score, exposure_after = self._check_borrower(msg.sender, token, principal, apr_bps)
+    self._exposure[identity_id][token] = exposure_after
 
     loan_id: uint256 = (counters & _COUNT) + 1
     self._counters = counters + 1
@@ -1157,15 +1153,30 @@ def _status(record: loan_math.Loan) -> uint256:
 
 
 @internal
+@pure
+def _limits_of(packed_limits: uint256) -> GradeLimits:
+    """
+    @dev A grade's limits from the one word `set_grade_limits` packs them
+         into: max principal (96 bits), max exposure (128), min APR (32).
+    """
+    return GradeLimits(
+        max_principal=packed_limits & _AMOUNT,
+        max_exposure=(packed_limits >> 96) & _HALF,
+        min_apr_bps=packed_limits >> 224,
+    )
+
+
+@internal
 @view
 def _check_borrower(
     borrower: address, token: address, principal: uint256, apr_bps: uint256
-) -> (uint256, uint256, uint256):
+) -> (uint256, uint256, uint256, uint256):
     """
     @dev A borrower must be KYC-verified, not blocked, and hold an unexpired
          score whose grade allows the principal, the exposure of its identity
          and the APR.
-    @return (the borrower's identity id, its grade, its score).
+    @return (the borrower's identity id, its grade, its score, its identity's
+            exposure in `token` with this principal added).
     """
     verified: bool = False
     blocked: bool = False
@@ -1180,11 +1191,12 @@ def _check_borrower(
     loan_math._check(expires_at != 0, loan_math.E_NOT_SCORED)
     loan_math._check(block.timestamp < expires_at, loan_math.E_SCORE_EXPIRED)
     loan_math._check(grade >= 1 and grade <= GRADES, loan_math.E_GRADE_NOT_ELIGIBLE)
-    limits: uint256 = self._grade_limits[token][grade]
-    loan_math._check(principal <= limits & _AMOUNT, loan_math.E_OVER_GRADE_CAP)
-    loan_math._check(self._exposure[identity_id][token] + principal <= (limits >> 96) & _HALF, loan_math.E_OVER_EXPOSURE_CAP)
-    loan_math._check(apr_bps >= limits >> 224, loan_math.E_APR_BELOW_GRADE_FLOOR)
-    return identity_id, grade, score
+    limits: GradeLimits = self._limits_of(self._grade_limits[token][grade])
+    loan_math._check(principal <= limits.max_principal, loan_math.E_OVER_GRADE_CAP)
+    exposure_after: uint256 = self._exposure[identity_id][token] + principal
+    loan_math._check(exposure_after <= limits.max_exposure, loan_math.E_OVER_EXPOSURE_CAP)
+    loan_math._check(apr_bps >= limits.min_apr_bps, loan_math.E_APR_BELOW_GRADE_FLOOR)
+    return identity_id, grade, score, exposure_after
 
 
 @internal
