@@ -127,10 +127,9 @@ def amount_due(loan_id: uint256) -> Due:
     @param loan_id The loan id; reverts "loanbook: no such loan" otherwise.
     @return The amounts (all zero unless the loan is ACTIVE or DEFAULTED).
     """
-    loan_words: uint256[loan_math.LOAN_WORDS] = empty(uint256[loan_math.LOAN_WORDS])
-    ledger_words: uint256[loan_math.LEDGER_WORDS] = empty(uint256[loan_math.LEDGER_WORDS])
-    loan_words, ledger_words = staticcall ILoanBook(book).packed(loan_id)
-    record: loan_math.Loan = loan_math._unpack_loan(loan_words)
+    record: loan_math.Loan = empty(loan_math.Loan)
+    state: loan_math.Ledger = empty(loan_math.Ledger)
+    record, state = self._loan_and_ledger(loan_id)
     due: Due = empty(Due)
     if record.status == loan_math.DEFAULTED:
         debt: DefaultRecord = staticcall ILoanBook(book).default_record(loan_id)
@@ -139,7 +138,6 @@ def amount_due(loan_id: uint256) -> Due:
     if record.status != loan_math.ACTIVE:
         return due
 
-    state: loan_math.Ledger = loan_math._unpack_ledger(ledger_words)
     terms: loan_math.Terms = loan_math._unpack_terms(record.terms)
     due.penalty = state.penalty_owed + loan_math._pending_penalty(record, terms, state)
     due.principal_outstanding = state.scheduled_remaining - state.principal_paid_current
@@ -186,10 +184,10 @@ def loan_notes(loan_id: uint256, before: uint256) -> DynArray[uint256, NOTES_PAG
     @param before 0 for the first page, else the last id of the previous page.
     @return The note ids.
     """
-    loan_words: uint256[loan_math.LOAN_WORDS] = empty(uint256[loan_math.LOAN_WORDS])
-    ledger_words: uint256[loan_math.LEDGER_WORDS] = empty(uint256[loan_math.LEDGER_WORDS])
-    loan_words, ledger_words = staticcall ILoanBook(book).packed(loan_id)
-    note_id: uint256 = loan_math._unpack_loan(loan_words).last_note
+    record: loan_math.Loan = empty(loan_math.Loan)
+    state: loan_math.Ledger = empty(loan_math.Ledger)
+    record, state = self._loan_and_ledger(loan_id)
+    note_id: uint256 = record.last_note
     if before != 0:
         position: loan_math.Note = staticcall ILoanBook(book).note(before)
         assert position.loan_id == loan_id, "lens: note of another loan"
@@ -201,3 +199,17 @@ def loan_notes(loan_id: uint256, before: uint256) -> DynArray[uint256, NOTES_PAG
         result.append(note_id)
         note_id = (staticcall ILoanBook(book).note(note_id)).previous
     return result
+
+
+@internal
+@view
+def _loan_and_ledger(loan_id: uint256) -> (loan_math.Loan, loan_math.Ledger):
+    """
+    @dev A loan and its ledger, unpacked from one `LoanBook.packed` read
+         (which reverts "loanbook: no such loan" for an unknown id). The
+         status is as stored.
+    """
+    loan_words: uint256[loan_math.LOAN_WORDS] = empty(uint256[loan_math.LOAN_WORDS])
+    ledger_words: uint256[loan_math.LEDGER_WORDS] = empty(uint256[loan_math.LEDGER_WORDS])
+    loan_words, ledger_words = staticcall ILoanBook(book).packed(loan_id)
+    return loan_math._unpack_loan(loan_words), loan_math._unpack_ledger(ledger_words)
