@@ -456,3 +456,22 @@ def test_the_funding_window_limits_are_inclusive(book, make_loan, lenders, fundi
     boa.env.time_travel(seconds=1)
     with boa.env.prank(lenders[1]), boa.reverts("loanbook: funding closed"):
         book.fund(loan_id, 100 * UNIT)
+
+
+def test_an_equal_installment_loan_records_and_logs_its_level_payment(book, active_loan):
+    """Kills LoanBook:disburse:dropped:55323ac5 (`annuity = level` -> `pass`): the schedule
+    runs on the ledger's level either way, so only the loan record and the LoanDisbursed event
+    show the annuity; both must carry the level payment of an EQUAL_INSTALLMENT loan, and 0 for
+    another method."""
+    terms = {"principal": 1_000 * UNIT, "apr_bps": 1_200, "installments": 12, "period": 30 * DAY}
+    loan_id, _ = active_loan(method=EQUAL_INSTALLMENT, **terms)
+    logged = events(book, "LoanDisbursed")[0].annuity  # the disbursement's logs, before any other call
+    payment = loanmath.annuity_payment(1_000 * UNIT, 1_200, 12, 30 * DAY)
+    assert payment > 0
+    assert logged == payment
+    assert book.loan(loan_id).annuity == payment
+    assert book.ledger(loan_id).level == payment
+
+    other, _ = active_loan(method=EQUAL_PRINCIPAL, **terms)
+    assert events(book, "LoanDisbursed")[0].annuity == 0
+    assert book.loan(other).annuity == 0
