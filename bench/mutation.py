@@ -103,30 +103,7 @@ TEST_ORDER = (
 
 # Mutant id -> why no input can tell it from the original. Reviewed by hand.
 EQUIVALENT: dict[str, str] = {
-    # LoanBook v1 (_payoff_parts in LoanBook.vy).
-    "LoanBook:_payoff_parts:bound:def8f617": (
-        "`due_at <= now` -> `<`: at due_at == now the mutant takes the pro-rata branch, where "
-        "earned = part_interest * (due_at - begin) // (due_at - begin) = part_interest exactly "
-        "(due_at > begin as period_seconds > 0), so it adds part_interest - paid like the original "
-        "(0 if equal, also like the original), then stops; the original goes on to k + 1, whose "
-        "window starts at due_at == now (or k + 1 > installments, always for BULLET), so it earns 0 "
-        "there and stops too. Same interest, same principal."
-    ),
-    "LoanBook:_payoff_parts:bound:0ce28565": (
-        "`now > begin` -> `>=`: at now == begin the mutant computes earned = part_interest * 0 // "
-        "(due_at - begin) = 0, the value the original leaves in place."
-    ),
-    "LoanBook:_payoff_parts:bound:bfd823d9": (
-        "`earned > paid` -> `>=`: at earned == paid the mutant adds earned - paid = 0."
-    ),
-    # LoanBook v2 (loan_math module, disburse with the ledger's level).
-    "LoanBook:disburse:dropped:8354b0a8": (
-        "`record.annuity = annuity` writes the memory copy only; after it disburse reads record's "
-        "method, principal, apr, installments, period, start and token (for _skip_settled, the "
-        "ledger and the payout), never record.annuity (loan_math and schedule_math read no annuity "
-        "field; the schedule runs on state.level), and storage gets `self._loans[id].annuity = "
-        "annuity` separately."
-    ),
+    # loan_math module, and LoanBook's disburse with the ledger's level.
     "loan_math:_earned:bound:3dfb44ff": (
         "`now <= begin` -> `<`: at now == begin the mutant returns "
         "_period_interest(remaining, apr, 0) = remaining * apr * 0 // (BPS * YEAR) = 0, as the "
