@@ -304,7 +304,8 @@ def render_markdown(card: dict[str, Any]) -> str:
         "cross-validation repeated with seeds 7, 11 and 13 (30 folds: on a book with a few hundred bad "
         "loans, one 5-fold run's scorecard − LR difference moves by hundredths from seed to seed). The scorecard's choices are made "
         "inside each outer fold. Aim: scorecard AUC ≥ LR and within 0.01 of GB; the difference to "
-        "LR is given with the standard error of its 30 paired fold differences.",
+        "LR is given with the standard error of its 30 paired fold differences, corrected for the "
+        "folds' overlapping training parts (Nadeau and Bengio).",
         "",
         _table(headline_rows(card)) if headline_rows(card) else "_not run (train --compare)_\n",
         "## Intended use",
