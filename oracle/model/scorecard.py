@@ -47,7 +47,7 @@ out-of-fold predictions; it is folded into the points so that score and PD alway
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -73,9 +73,6 @@ CODINGS = (WOE, LINE, INDICATOR, INDICATOR_LINE)
 LINE_CODINGS = (LINE, INDICATOR_LINE)
 #: A line's value is clipped to these quantiles of the feature's training values.
 LINE_CLIP_QUANTILES = (0.01, 0.99)
-#: How the regression sees a binned feature: its WOE (one weight per feature) or one indicator
-#: per bin (one weight per bin).
-WOE, INDICATOR = "woe", "indicator"
 
 
 def sig(value: float, digits: int = SIGNIFICANT_DIGITS) -> float:
@@ -188,11 +185,8 @@ class FeatureBins:
     def line_span(self) -> list[tuple[float, float]]:
         """Per regular bin, ``z`` at the bin's two ends within the clip bounds (the line's
         extremes there); Missing's is (0, 0)."""
-        low, high, center, scale = self.line
-        edges = [-math.inf, *self.splits, math.inf]
-        ends = [((min(max(a, low), high) - center) / scale, (min(max(b, low), high) - center) / scale)
-                for a, b in zip(edges[:-1], edges[1:], strict=True)]  # fmt: skip
-        return [*ends, (0.0, 0.0)]
+        z = self.line_of([-math.inf, *self.splits, math.inf])
+        return [*zip(z[:-1].tolist(), z[1:].tolist(), strict=True), (0.0, 0.0)]
 
     def labels(self) -> list[str]:
         if self.kind == "numerical":
@@ -345,13 +339,21 @@ def unbinned(values: pd.Series, y: np.ndarray, name: str) -> FeatureBins:
 
 
 def coded_feature(
-    values: pd.Series, y: np.ndarray, name: str, kind: str, trend: str, config: ScorecardConfig, coding: str
+    values: pd.Series,
+    y: np.ndarray,
+    name: str,
+    kind: str,
+    trend: str,
+    config: ScorecardConfig,
+    coding: str,
+    binning: Callable[[], FeatureBins] | None = None,
 ) -> FeatureBins:
-    """One feature as ``coding`` sees it: binned (:func:`bin_feature`), binned with a line, or
-    (``line``, numerical) a line and Missing only."""
+    """One feature as ``coding`` sees it: binned (:func:`bin_feature`, or ``binning()`` where
+    the caller already has the binning), binned with a line, or (``line``, numerical) a line and
+    Missing only."""
     if kind == "numerical" and coding == LINE:
         return unbinned(values, y, name)
-    bins = bin_feature(values, y, name, kind, trend, config)
+    bins = binning() if binning is not None else bin_feature(values, y, name, kind, trend, config)
     if kind == "numerical" and coding == INDICATOR_LINE:
         bins = replace(bins, line=fit_line(values))
     return bins
@@ -666,7 +668,7 @@ def fit_scorecard(
     trends: Mapping[str, str],
     C: float,
     config: ScorecardConfig,
-    coding: str = "woe",
+    coding: str = WOE,
 ) -> tuple[Scorecard, dict[str, str]]:
     """Bins ``features`` with their ``trends``, regresses in ``coding`` (:func:`fit_coded`), and
     returns the (uncalibrated, canonical) scorecard and the features dropped, with the reason."""

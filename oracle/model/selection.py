@@ -36,7 +36,7 @@ calibration and the score scaling on them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -45,16 +45,13 @@ from sklearn.metrics import roc_auc_score
 
 from oracle.model.scorecard import (
     CODINGS,
-    INDICATOR_LINE,
-    LINE,
     WOE,
     FeatureBins,
     ScorecardConfig,
     bin_feature,
+    coded_feature,
     fit_coded,
-    fit_line,
     fit_signed,
-    unbinned,
 )
 
 MONOTONIC = "auto_asc_desc"
@@ -70,7 +67,7 @@ class Decisions:
     trends: dict[str, str]  # numerical feature -> monotonic_trend
     features: tuple[str, ...]  # kept, in candidate order
     C: float
-    coding: str  # WOE or INDICATOR
+    coding: str  # one of scorecard.CODINGS
     oof_logit: np.ndarray  # out-of-fold raw logits of the training part (step 3, chosen C)
     report: dict[str, Any]
 
@@ -118,18 +115,16 @@ def decide(
             bins[key] = bin_feature(X[name].iloc[fit], y[fit], name, kind[name], trend, config)
         return bins[key]
 
+    # coded[(fold, name, coding)] -> the feature as that coding sees it, on that fold's fitting part
+    coded_bins: dict[tuple[int, str, str], FeatureBins] = {}
+
     def coded(k: int, name: str, coding: str) -> FeatureBins:
-        """As :func:`~oracle.model.scorecard.coded_feature`, from the cached bins."""
-        if kind[name] == "numerical" and coding == LINE:
-            key = (k, name, LINE)
-            if key not in bins:
-                fit = folds[k][0]
-                bins[key] = unbinned(X[name].iloc[fit], y[fit], name)
-            return bins[key]
-        b = binned(k, name, trends.get(name, ""))
-        if kind[name] == "numerical" and coding == INDICATOR_LINE:
-            b = replace(b, line=fit_line(X[name].iloc[folds[k][0]]))
-        return b
+        key = (k, name, coding)
+        if key not in coded_bins:
+            fit, trend = folds[k][0], trends.get(name, "")
+            coded_bins[key] = coded_feature(X[name].iloc[fit], y[fit], name, kind[name], trend, config, coding,
+                                            binning=lambda: binned(k, name, trend))  # fmt: skip
+        return coded_bins[key]
 
     # 1. trends: the univariate out-of-fold AUC of each binning is reported; the choice is made
     # on the regression, because a shape that wins on its own may only re-express what other
