@@ -117,7 +117,8 @@ def _method(artifact: dict[str, Any]) -> str:
     )
     return (
         "optbinning optimal binning (per numerical feature monotonic, or a single peak/valley where "
-        "that beat monotonic in the regression out of fold in 4 of 5 folds); "
+        f"that beat monotonic in the regression out of fold in {config['min_trend_wins']} of "
+        f"{config['folds']} folds); "
         f"{fit}; {chosen}; Platt calibration on "
         "out-of-fold logits; score scaling fitted to the out-of-fold PDs (grade PD bands); every "
         "number rounded to 6 significant digits, scores computed from the rounded artifact"

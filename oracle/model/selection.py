@@ -5,12 +5,16 @@
 1. **Trend per numerical feature.** In each fold the feature is binned on the fitting part three
    ways — monotonic (``auto_asc_desc``), single ``peak``, single ``valley``. A peak or valley is
    kept only if swapping it for the monotonic binning raises the out-of-fold AUC of the
-   regression on all features (WOE, ``selection_C``) in at least ``min_trend_wins`` folds (4 of
-   5); otherwise the feature stays monotonic. A U-shaped feature keeps its signal; noise that
-   happens to wiggle does not get a wiggly binning, and neither does a shape that only wins on
-   its own because it re-expresses another feature (lending_club's loan amount "valley" beat
-   monotonic univariately in 5 of 5 folds and lowered the scorecard's AUC). The univariate AUC
-   of each binning is reported for reference.
+   regression on all features (WOE, ``selection_C``) in at least ``min_trend_wins`` folds
+   (every one of the 5); otherwise the feature stays monotonic. A U-shaped feature keeps its
+   signal; noise that happens to wiggle does not get a wiggly binning, and neither does a shape
+   that only wins on its own because it re-expresses another feature (lending_club's loan
+   amount "valley" beat monotonic univariately in 5 of 5 folds and lowered the scorecard's AUC).
+   Every fold, because a shape fitted to noise still wins a fold often (the regression's AUC
+   moves up or down by chance, and each feature gets two tries, peak and valley): with 4 of 5,
+   14 of 80 pure-noise features got a shape (one in six; loans_full_schema got 4 to 7 shaped
+   features per fit, which its bins then paid for out of fold); with all 5, 1 of 80. The
+   univariate AUC of each binning is reported for reference.
 2. **Features by stability.** In each fold, features with IV >= ``min_iv`` on the fitting part
    enter a regression (``selection_C``) that drops features with a coefficient against their WOE; a feature is
    kept if that per-fold selection picked it in at least ``min_selection_share`` of the folds
