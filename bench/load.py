@@ -51,10 +51,6 @@ MAX = 2**256 - 1
 TXS_PER_BLOCK = 50
 GAS_PRICE = 20 * 10**9
 INDEXED = ("LoanBook", "LoanNote", "IdentityRegistry", "CreditOracle")
-ERC20_ABI = [
-    {"type": "function", "name": "mint", "inputs": [{"name": "to", "type": "address"}, {"name": "amount", "type": "uint256"}], "outputs": [], "stateMutability": "nonpayable"},  # noqa: E501
-    {"type": "function", "name": "approve", "inputs": [{"name": "spender", "type": "address"}, {"name": "amount", "type": "uint256"}], "outputs": [{"name": "", "type": "bool"}], "stateMutability": "nonpayable"},  # noqa: E501
-]  # fmt: skip
 # Gas limit per call (generous; a block is mined until the pool is empty, so limits only
 # decide how many transactions fit one block).
 GAS = {
@@ -71,11 +67,9 @@ MIN_USERS = 8
 
 
 def _abi(name: str) -> list[dict[str, Any]]:
-    if name == "TestStablecoin":
-        return ERC20_ABI
     from peerlend import abi
 
-    return abi.load(name)
+    return abi.TEST_STABLECOIN if name == "TestStablecoin" else abi.load(name)
 
 
 class Fn:

@@ -52,6 +52,7 @@ ERC20: list[dict[str, Any]] = [
      "outputs": [{"name": "", "type": kind}]}
     for name, inputs, kind in (
         ("symbol", [], "string"),
+        ("name", [], "string"),
         ("decimals", [], "uint8"),
         ("balanceOf", [{"name": "owner", "type": "address"}], "uint256"),
         ("allowance", [{"name": "owner", "type": "address"}, {"name": "spender", "type": "address"}], "uint256"),
@@ -59,6 +60,16 @@ ERC20: list[dict[str, Any]] = [
 ] + [
     {"type": "function", "name": "approve", "stateMutability": "nonpayable",
      "inputs": [{"name": "spender", "type": "address"}, {"name": "amount", "type": "uint256"}],
+     "outputs": [{"name": "", "type": "bool"}]},
+]  # fmt: skip
+
+# The local chain's TestStablecoin (contracts/test/TestStablecoin.vy): that ERC-20 plus the
+# deployer's `mint`, for the load benchmark and the browser tests, which fund wallets over web3.
+TEST_STABLECOIN: list[dict[str, Any]] = ERC20 + [
+    {"type": "function", "name": "mint", "stateMutability": "nonpayable",
+     "inputs": [{"name": "to", "type": "address"}, {"name": "amount", "type": "uint256"}], "outputs": []},
+    {"type": "function", "name": "transfer", "stateMutability": "nonpayable",
+     "inputs": [{"name": "to", "type": "address"}, {"name": "amount", "type": "uint256"}],
      "outputs": [{"name": "", "type": "bool"}]},
 ]  # fmt: skip
 

@@ -31,3 +31,25 @@ def test_deployment_record_matches_vendored_abi(chain):
     assert deployment.abi_mismatches == ()
     for name in abi.INDEXED:
         assert chain.record["contracts"][name]["abi_hash"] == abi_hash(abi.load(name))
+
+
+def test_the_token_fragments_are_the_test_stablecoins_own():
+    """The hand-written ERC-20 and TestStablecoin fragments (the token is not ours on a real
+    chain, so its ABI is not vendored) call functions the compiled test token has, with its types."""
+    from ape import project
+
+    def signature(entry: dict) -> tuple:
+        return (
+            entry["name"],
+            entry["stateMutability"],
+            tuple(i["type"] for i in entry["inputs"]),
+            tuple(o["type"] for o in entry["outputs"]),
+        )
+
+    compiled = {
+        signature(entry.model_dump(mode="json"))
+        for entry in project.TestStablecoin.contract_type.abi
+        if entry.type == "function"
+    }
+    assert {signature(entry) for entry in abi.ERC20} <= {signature(entry) for entry in abi.TEST_STABLECOIN}
+    assert {signature(entry) for entry in abi.TEST_STABLECOIN} <= compiled

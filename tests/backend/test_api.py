@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from backend.api.app import create_app
-from peerlend import loanmath
+from peerlend import abi, loanmath
 from tests.backend.lifecycle import BEEF, DAY, DEAD, UNIT
 
 STATUS = {1: "OPEN", 2: "FUNDED", 3: "ACTIVE", 4: "REPAID", 5: "DEFAULTED", 6: "CANCELLED", 7: "EXPIRED"}
@@ -30,13 +30,7 @@ def at(chain):
 
     def call(contract: str, fn: str, *args):
         if contract == "TestStablecoin":
-            erc20 = chain.w3.eth.contract(
-                address=chain.scenario.token,
-                abi=[
-                    {"name": "balanceOf", "type": "function", "stateMutability": "view",
-                     "inputs": [{"name": "a", "type": "address"}], "outputs": [{"name": "", "type": "uint256"}]},
-                ],
-            )  # fmt: skip
+            erc20 = chain.w3.eth.contract(address=chain.scenario.token, abi=abi.TEST_STABLECOIN)
             return getattr(erc20.functions, fn)(*args).call(block_identifier=block)
         if (contract, fn) == ("LoanBook", "exposure") and isinstance(args[0], str):
             # Exposure is kept per KYC identity; each scenario borrower has its own.
@@ -702,10 +696,7 @@ def test_every_response_has_a_schema(client):
 
 def test_token_symbol_and_decimals_from_the_chain(client, chain):
     sc = chain.scenario
-    erc20 = chain.w3.eth.contract(address=sc.token, abi=[
-        {"name": n, "type": "function", "stateMutability": "view", "inputs": [], "outputs": [{"name": "", "type": t}]}
-        for n, t in (("symbol", "string"), ("decimals", "uint8"), ("name", "string"))
-    ])  # fmt: skip
+    erc20 = chain.w3.eth.contract(address=sc.token, abi=abi.ERC20)
     symbol, decimals = erc20.functions.symbol().call(), erc20.functions.decimals().call()
     (token,) = get(client, "/tokens")
     assert token == {"address": sc.token, "symbol": symbol, "name": erc20.functions.name().call(),

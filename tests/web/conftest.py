@@ -111,17 +111,7 @@ class Platform:
 
     @property
     def token(self):
-        erc20 = [
-            {"type": "function", "name": n, "stateMutability": m, "inputs": i, "outputs": o}
-            for n, m, i, o in (
-                ("balanceOf", "view", [{"type": "address", "name": "a"}], [{"type": "uint256", "name": ""}]),
-                ("mint", "nonpayable", [{"type": "address", "name": "to"}, {"type": "uint256", "name": "amount"}], []),
-                ("approve", "nonpayable", [{"type": "address", "name": "s"}, {"type": "uint256", "name": "a"}],
-                 [{"type": "bool", "name": ""}]),
-                ("decimals", "view", [], [{"type": "uint8", "name": ""}]),
-            )
-        ]  # fmt: skip
-        return self.w3.eth.contract(address=self.record["tokens"][0], abi=erc20)
+        return self.w3.eth.contract(address=self.record["tokens"][0], abi=abi.TEST_STABLECOIN)
 
     def account(self, index: int) -> str:
         return dev_account(index).address

@@ -13,10 +13,6 @@ from peerlend.vocabulary import DAY
 from tests.web.helpers import OPERATOR_TOKEN
 
 UNIT = 10**6
-TRANSFER_ABI = [
-    {"type": "function", "name": "transfer", "stateMutability": "nonpayable", "outputs": [{"type": "bool", "name": ""}],
-     "inputs": [{"type": "address", "name": "to"}, {"type": "uint256", "name": "amount"}]},
-]  # fmt: skip
 
 
 def test_alerts_and_vintage_chart_in_the_operator_console(platform, pages):
@@ -24,7 +20,6 @@ def test_alerts_and_vintage_chart_in_the_operator_console(platform, pages):
     borrower, mule = platform.account(12), platform.account(13)
     book, identity, oracle = (platform.contract(n) for n in ("LoanBook", "IdentityRegistry", "CreditOracle"))
     token = platform.token
-    transfer = platform.w3.eth.contract(address=token.address, abi=TRANSFER_ABI)
     now = platform.w3.eth.get_block("latest").timestamp
     platform.send(token, "mint", borrower, 5_000 * UNIT, sender=deployer)
     for i, account in enumerate((borrower, mule)):
@@ -35,7 +30,7 @@ def test_alerts_and_vintage_chart_in_the_operator_console(platform, pages):
         book, "request_loan", token.address, 500 * UNIT, 1_200, 3, 30 * DAY, 0, 7 * DAY, sender=borrower
     )
     loan = book.events.LoanRequested().process_receipt(receipt)[0].args.loan_id
-    platform.send(transfer, "transfer", mule, 600 * UNIT, sender=borrower)  # the lender's money
+    platform.send(token, "transfer", mule, 600 * UNIT, sender=borrower)  # the lender's money
     funding = platform.send(book, "fund", loan, 500 * UNIT, sender=mule)
     platform.advance(DAY + 60)
     platform.send(book, "disburse", loan, sender=borrower)

@@ -17,11 +17,6 @@ from peerlend.devchain import Anvil, ape_connected
 from peerlend.vocabulary import DAY
 
 UNIT = 10**6
-TOKEN_ABI = [
-    {"type": "function", "name": name, "stateMutability": "nonpayable", "outputs": [],
-     "inputs": [{"name": "a", "type": "address"}, {"name": "b", "type": "uint256"}]}
-    for name in ("mint", "transfer", "approve")
-]  # fmt: skip
 # anvil account indexes of the roles in deployments/params/local.json
 DEPLOYER, OFFICER, ATTESTER, ORACLE = 0, 1, 2, 3
 
@@ -61,7 +56,7 @@ class Driver:
             address=addresses["IdentityRegistry"], abi=abi.load("IdentityRegistry")
         )
         self.oracle = self.w3.eth.contract(address=addresses["CreditOracle"], abi=abi.load("CreditOracle"))
-        self.token = self.w3.eth.contract(address=addresses["TestStablecoin"], abi=TOKEN_ABI)
+        self.token = self.w3.eth.contract(address=addresses["TestStablecoin"], abi=abi.TEST_STABLECOIN)
 
     @property
     def url(self) -> str:
