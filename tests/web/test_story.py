@@ -22,7 +22,7 @@ from playwright.sync_api import expect
 
 from peerlend.vocabulary import DAY
 from tests.oracle.helpers import dev_account, fields_for, signed_payload
-from tests.web.helpers import DESKTOP, PHONE
+from tests.web.helpers import DESKTOP, PHONE, wait_tx_ok
 
 UNIT = 10**6  # tUSD has 6 decimals
 ATTESTER, ORACLE, ADMIN, RISK = 2, 3, 0, 1
@@ -74,13 +74,6 @@ def shoot(wallet_page, name: str) -> None:
         assert width <= viewport["width"], f"{name} is {width}px wide at {viewport['width']}px"
         page.screenshot(path=str(SHOTS[0] / f"{name}-{label}.png"), full_page=True)
     page.set_viewport_size(DESKTOP)
-
-
-def wait_tx_ok(page, label: str) -> None:
-    """The transaction log line whose label starts with `label` says it was confirmed."""
-    line = page.locator("[data-testid=tx]", has=page.locator("b", has_text=label)).first
-    expect(line).to_have_class(re.compile(r"\btx-ok\b"), timeout=30_000)
-    expect(line).to_contain_text("Confirmed in block")
 
 
 def second_loan_in_default(platform) -> int:
