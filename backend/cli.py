@@ -1,4 +1,5 @@
-"""`peerlend-indexer`: run the indexer, serve the API, reconcile SQL against the chain.
+"""`peerlend-indexer`: run the indexer, serve the API, run the risk monitor, reconcile SQL against
+the chain.
 
 Settings come from the environment (see backend/settings.py and docs/indexer.md):
 DATABASE_URL, PEERLEND_RPC_URL, PEERLEND_DEPLOYMENTS_DIR, PEERLEND_CONFIRMATIONS, ...
@@ -80,6 +81,38 @@ def serve(host: str | None, port: int | None, no_indexer: bool) -> None:
         http="httptools",
         access_log=settings.api_access_log,
         backlog=4096,
+    )
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="One pass, then exit (for cron or a deploy check).")
+def monitor(once: bool) -> None:
+    """The risk monitor alone: the token-transfer mirror the AML rules read, and the reminders
+    and their webhooks, following the indexed block. `serve` runs it beside its indexer; with
+    `run` and `serve --no-indexer` in separate processes, run this beside `run`."""
+    from backend.db.session import migrate
+    from backend.risk.monitor import Monitor
+    from peerlend.db import make_engine
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    risk = Monitor(settings, engine)
+    if once:
+        try:
+            risk.run_once()
+        except Exception as exc:  # noqa: BLE001  (one readable line, whatever failed: RPC, database, endpoint)
+            raise click.ClickException(f"risk monitor pass failed: {type(exc).__name__}: {exc}") from None
+    else:
+        try:
+            risk.run()
+        except KeyboardInterrupt:
+            risk.stop()
+    status = risk.status
+    click.echo(
+        f"risk monitor at indexed block {status.block}: {status.transfers} transfers mirrored, "
+        f"{status.planned} reminders planned, {status.delivered} delivered",
+        err=True,
     )
 
 

@@ -273,3 +273,47 @@ def test_transfer_mirror_asks_a_capped_node_for_smaller_ranges(chain, tmp_path):
             return sorted((r.tx_hash, r.log_index, r.sender, r.receiver, r.amount) for r in found)
 
     assert rows(engine) == rows(reference)
+
+
+def test_monitor_command_mirrors_what_a_separate_indexer_leaves_to_it(chain, tmp_path, monkeypatch):
+    """`run` and `serve --no-indexer` in separate processes mirror no transfers (the AML rules'
+    input): `peerlend-indexer monitor` does, and says how far it got; a dead node is one line."""
+    from click.testing import CliRunner
+
+    from backend.cli import main
+    from backend.settings import get_settings
+
+    d = chain
+    sender, receiver = d.customer(24, 1_000), d.accounts[25]
+    sent = d.tx(d.transfer(sender, receiver, 7))
+    settings = make_settings(d, f"sqlite:///{tmp_path / 'split.db'}")
+    engine = make_engine(settings.database_url)
+    indexed = sync_to_head(settings, engine).status.last_block
+
+    def received() -> list[tuple]:
+        with Session(engine) as session:
+            rows = session.scalars(select(RiskTransfer).where(RiskTransfer.receiver == receiver)).all()
+            return [(row.tx_hash, row.amount) for row in rows]
+
+    def monitor_once(rpc_url: str):
+        for name, value in (
+            ("DATABASE_URL", settings.database_url),
+            ("PEERLEND_RPC_URL", rpc_url),
+            ("PEERLEND_DEPLOYMENTS_DIR", str(d.deployments_dir)),
+            ("PEERLEND_CONFIRMATIONS", "0"),
+        ):
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        try:
+            return CliRunner().invoke(main, ["monitor", "--once"])
+        finally:
+            get_settings.cache_clear()
+
+    assert received() == []  # the indexer alone
+    dead = monitor_once("http://127.0.0.1:9")
+    assert dead.exit_code == 1 and received() == []
+    assert dead.output.startswith("Error: risk monitor pass failed: ") and dead.output.count("\n") == 1
+    result = monitor_once(d.url)
+    assert result.exit_code == 0, result.output
+    assert received() == [(sent, 7 * UNIT)]
+    assert f"risk monitor at indexed block {indexed}: " in result.output
