@@ -40,6 +40,9 @@ CHECKOUT_DEPLOYMENTS = Path(__file__).resolve().parents[2] / "deployments"
 MAX_TEST_ACCOUNT = 2**31 - 1  # BIP-32 non-hardened index
 WHERE_ELSE = "--rpc URL (or $PEERLEND_RPC_URL), or --network for an ape network such as ethereum:sepolia:node"
 
+# Gas sent above the node's estimate (see Session.send).
+GAS_HEADROOM_PERCENT = 20
+
 
 def default_rpc_url() -> str:
     """$PEERLEND_RPC_URL, else the demo's anvil: http://127.0.0.1:$PEERLEND_ANVIL_PORT (8545)."""
@@ -384,9 +387,15 @@ class Session:
         entries = [entry for entry in function.contract_abi if entry.get("type") == "function"]
         click.echo(f"{description} … waiting for confirmation", err=True)
         try:
+            # The node's estimate is the least gas that worked in the block it was made for; the
+            # block the transaction lands in can cost more (interest accrues by the second, so a
+            # repayment's path moves), and a payoff short of gas fails at its last write. Only
+            # the gas used is paid for.
+            estimate = function.estimate_gas({"from": account.address})
+            gas = estimate * (100 + GAS_HEADROOM_PERCENT) // 100
             with captured(self.verbose):
                 instance = Contract(function.address, abi=entries)
-                receipt = getattr(instance, function.fn_name)(*function.args, sender=account)
+                receipt = getattr(instance, function.fn_name)(*function.args, sender=account, gas=gas)
         except ApeException as error:
             raise CliError(f"the transaction failed: {revert_reason(error)}") from None
         except KeyboardInterrupt:

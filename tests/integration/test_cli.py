@@ -129,7 +129,20 @@ def test_borrow_lend_repay_claim_transfer(world):
     refused(cli(world, "claim", str(note_id), account=5), "neither owns the note")
     assert "claimed" in ok(cli(world, "claim", str(note_id), account=7))
 
+    from ape import chain
+
+    web3, book, borrower = chain.provider.web3, world["book"], world["accounts"][4]
+    world["token"].approve(book, 2**256 - 1, sender=borrower)  # so the node can estimate the payoff
+    payoff = {
+        "from": borrower.address,
+        "to": book.address,
+        "data": book.repay_in_full.encode_input(loan_id),
+    }
+    estimate = web3.eth.estimate_gas(payoff)
     assert "it is repaid" in ok(cli(world, "repay", str(loan_id), "--full", account=4))
+    # Sent with headroom over the node's estimate: a payoff landing a second later costs more.
+    sent = web3.eth.get_block("latest", full_transactions=True).transactions[-1]
+    assert sent["to"] == book.address and sent["gas"] >= estimate * 115 // 100
     assert "paid" in ok(cli(world, "status", str(loan_id))).splitlines()[-1]
 
 
