@@ -224,6 +224,7 @@ def decide(
             for n in names
         ],
         "min_selection_folds": int(np.ceil(need - 1e-9)),
+        "min_trend_wins": config.min_trend_wins,
         "C_grid": [
             {
                 "coding": key[0],
