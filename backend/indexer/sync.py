@@ -279,10 +279,12 @@ class Indexer:
         state.last_block_timestamp = headers[end]["timestamp"]
         session.exec(delete(Block).where(Block.number < end - self.settings.keep_block_hashes))
         session.commit()
-        self._committed()
+        # The counters first: a listener told of the commit may answer /health at once, and
+        # must not show the new block beside the old counts.
         self.status.batches += 1
         self.status.events += len(rows)
         self.status.last_block = end
+        self._committed()
         log.debug("indexed %d-%d: %d events", start, end, len(rows))
 
     @staticmethod

@@ -291,3 +291,18 @@ def test_reorg_seen_by_a_batch_parent_check(chain, tmp_path):
     finally:
         chain.w3.provider.make_request("evm_revert", [snapshot])
     assert chain.w3.eth.block_number == chain.scenario.end_block
+
+
+def test_a_commit_listener_sees_the_counts_of_the_block_it_is_told_of(chain, tmp_path):
+    """`serve` answers /health the moment the indexer commits: the status it reads then already
+    counts the committed batch (it once showed the new block with the old event count)."""
+    settings = make_settings(chain, f"sqlite:///{tmp_path / 'listener.db'}")
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    indexer = Indexer(settings, engine)
+    seen: list[tuple[int | None, int]] = []
+    indexer.on_commit = lambda: seen.append((indexer.status.last_block, indexer.status.events))
+    indexer.run(exit_at_head=True)
+    with Session(engine) as session:
+        stored = session.scalar(select(func.count()).select_from(Event))
+    assert seen and seen[-1] == (chain.scenario.end_block, stored)
