@@ -34,9 +34,10 @@ from oracle.model.scorecard import GRADE_THRESHOLDS, Scaling, Scorecard, grade_o
 
 ARTIFACT_FORMAT = "peerlend-credit-scorecard"
 #: v3 added the indicator coding (``scorecard.coding``, ``scorecard.bin_weights``); v4 the line
-#: codings (a feature's ``line``, ``scorecard.line_weights``). Code that knows only an older
-#: version refuses a newer artifact instead of scoring it without its weights.
-ARTIFACT_VERSION = 4
+#: codings (a feature's ``line``, ``scorecard.line_weights``); v5 lines in ``ln(1 + x)`` (a
+#: feature's ``line_transform``). Code that knows only an older version refuses a newer
+#: artifact instead of scoring it without its weights or with the wrong transform.
+ARTIFACT_VERSION = 5
 #: The committed artifact of the production model (package data, see docs/credit_model.md).
 COMMITTED_ARTIFACT = "model.json"
 

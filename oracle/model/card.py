@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from oracle.model.scorecard import LOG_LINE_SKEWNESS
+
 LITERATURE = {
     "german_credit_lr_auc": [0.78, 0.80],
     "note": (
@@ -101,8 +103,9 @@ def _method(artifact: dict[str, Any]) -> str:
     regression = {
         "woe": "on the WOE of the features kept if selected (IV >= "
         f"{config['min_iv']}, coefficient with its WOE) in at least 3 of 5 folds",
-        "line": "on every number as a line (clipped to its 1st-99th percentiles, Missing its own "
-        "weight) and every category group",
+        "line": "on every number as a line (clipped to its 1st-99th percentiles, in ln(1 + x) where "
+        f"the clipped values are non-negative with skewness above {LOG_LINE_SKEWNESS:g}, Missing "
+        "its own weight) and every category group",
         "indicator": "on one indicator per bin of every feature with two or more populated bins "
         "(one weight per bin, each fitted given the other features)",
         "indicator+line": "on the bins' indicators plus a line per number",

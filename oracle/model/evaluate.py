@@ -302,7 +302,8 @@ def _iv_table(dataset: Dataset, model: FittedModel) -> list[dict[str, Any]]:
         if in_model:
             i, bins = by_name[name]
             if bins.line:
-                trend = "line" if not bins.splits else f"{trend} + line"
+                line = "line in ln(1 + x)" if bins.line_transform == "log1p" else "line"
+                trend = line if not bins.splits else f"{trend} + {line}"
             low, high = card.points_span(i, populated=True)
         rows.append(
             {

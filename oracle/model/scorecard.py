@@ -23,8 +23,9 @@ Fitting (:func:`fit_scorecard`, given the per-feature trends and the features th
      them means a seasoned borrower: the WOE coding had to drop it.) The L2 penalty shrinks
      every weight towards 0 (an empty bin's weight is 0).
    * ``line``: every numerical feature as a line (a continuous characteristic, :func:`fit_line`):
-     its value clipped to the training values' 1st-99th percentiles and standardised, one
-     weight, plus a weight for Missing; categorical features keep their bins' indicators.
+     its value clipped to the training values' 1st-99th percentiles, in ``ln(1 + x)`` where
+     those are highly skewed counts or amounts (:data:`LOG_LINE_SKEWNESS`), and standardised;
+     one weight, plus a weight for Missing; categorical features keep their bins' indicators.
    * ``indicator+line``: the bins' indicators and, for every numerical feature, its line too.
 3. ``LogisticRegression`` (L2, ``C``, Newton-Cholesky to a 1e-10 tolerance: the exact optimum,
    not wherever an iterative solver stopped) for ``P(bad)``.
@@ -73,6 +74,14 @@ CODINGS = (WOE, LINE, INDICATOR, INDICATOR_LINE)
 LINE_CODINGS = (LINE, INDICATOR_LINE)
 #: A line's value is clipped to these quantiles of the feature's training values.
 LINE_CLIP_QUANTILES = (0.01, 0.99)
+#: A line runs in ``ln(1 + x)`` instead of ``x`` where the clipped training values are never
+#: negative and their skewness exceeds this (the conventional bound of "highly skewed"). Counts and
+#: amounts are right-skewed, and their effect on the odds flattens as they grow (the fifth
+#: recent inquiry says less than the first); a straight line in ``x`` is then set by the long
+#: tail. The rule looks at the values only, never at the outcome.
+LOG_LINE_SKEWNESS = 1.0
+#: The transforms a line can run in (:attr:`FeatureBins.line_transform`).
+LINE_TRANSFORMS = {"": lambda x: x, "log1p": np.log1p}
 
 
 def sig(value: float, digits: int = SIGNIFICANT_DIGITS) -> float:
@@ -167,9 +176,12 @@ class FeatureBins:
     iv: float
     trend: str = ""  # the monotonic_trend it was binned with (numerical)
     #: ``(low, high, center, scale)`` of the feature's line, or ``()``: the line codings also
-    #: give the regression ``z = (clip(x, low, high) - center) / scale`` (0 where x is missing),
-    #: a continuous characteristic whose points run straight from ``low`` to ``high``.
+    #: give the regression ``z = (t(clip(x, low, high)) - center) / scale`` (0 where x is
+    #: missing), a continuous characteristic whose points run from ``low`` to ``high``
+    #: straight in ``t(x)``, with ``t`` the :attr:`line_transform`.
     line: tuple[float, ...] = ()
+    #: ``""`` (``t(x) = x``) or ``"log1p"`` (``t(x) = ln(1 + x)``, :data:`LOG_LINE_SKEWNESS`).
+    line_transform: str = ""
 
     @property
     def n_bins(self) -> int:
@@ -181,7 +193,8 @@ class FeatureBins:
             return np.zeros(np.shape(values))
         x = np.asarray(values, dtype=float)
         low, high, center, scale = self.line
-        return np.where(np.isnan(x), 0.0, (np.clip(x, low, high) - center) / scale)
+        z = (LINE_TRANSFORMS[self.line_transform](np.clip(x, low, high)) - center) / scale
+        return np.where(np.isnan(x), 0.0, z)
 
     def line_span(self) -> list[tuple[float, float]]:
         """Per regular bin, ``z`` at the bin's two ends within the clip bounds (the line's
@@ -303,21 +316,33 @@ def bin_feature(
     return _extract_bins(binning, name, kind, trend).canonical()
 
 
-def fit_line(values: pd.Series) -> tuple[float, ...]:
-    """A numerical feature's :attr:`FeatureBins.line` on its training values (rounded, so that
-    the regression is fitted on exactly the transform that is served): clip bounds at
-    :data:`LINE_CLIP_QUANTILES`, then the mean and standard deviation of the clipped values;
-    ``()`` where fewer than two distinct values remain."""
+def fit_line(values: pd.Series) -> tuple[tuple[float, ...], str]:
+    """A numerical feature's :attr:`FeatureBins.line` and :attr:`FeatureBins.line_transform` on
+    its training values (rounded, so that the regression is fitted on exactly the transform that
+    is served): clip bounds at :data:`LINE_CLIP_QUANTILES`; ``"log1p"`` where the clipped values
+    are never negative, take more than two values and have a skewness above
+    :data:`LOG_LINE_SKEWNESS` (clipped, so that a handful of outliers the clip tames do not
+    decide the shape), else ``""``; then the mean and standard deviation of the transformed
+    clipped values. ``((), "")`` where fewer than two distinct values remain."""
     x = values.to_numpy(dtype=float)
     x = x[~np.isnan(x)]
     if len(x) < 2:
-        return ()
+        return (), ""
     low, high = (sig(float(q)) for q in np.quantile(x, LINE_CLIP_QUANTILES))
-    clipped = np.clip(x, low, high)
-    scale = sig(float(clipped.std()))
+    clipped = pd.Series(np.clip(x, low, high))
+    skewed = low >= 0 and clipped.nunique() > 2 and float(clipped.skew()) > LOG_LINE_SKEWNESS
+    transform = "log1p" if skewed else ""
+    z = LINE_TRANSFORMS[transform](clipped.to_numpy())
+    scale = sig(float(z.std()))
     if not (high > low and scale > 0):
-        return ()
-    return (low, high, sig(float(clipped.mean())), scale)
+        return (), ""
+    return (low, high, sig(float(z.mean())), scale), transform
+
+
+def with_line(bins: FeatureBins, values: pd.Series) -> FeatureBins:
+    """``bins`` with the line of ``values`` (:func:`fit_line`)."""
+    line, transform = fit_line(values)
+    return replace(bins, line=line, line_transform=transform)
 
 
 def unbinned(values: pd.Series, y: np.ndarray, name: str) -> FeatureBins:
@@ -334,9 +359,9 @@ def unbinned(values: pd.Series, y: np.ndarray, name: str) -> FeatureBins:
         woe.append(w)
         count.append(int(rows.sum()))
         rate.append(bad / rows.sum() if rows.any() else 0.0)
-    return FeatureBins(name=name, kind="numerical", splits=(), groups=(), woe=tuple(woe),
-                       count=tuple(count), bad_rate=tuple(rate), iv=iv,
-                       line=fit_line(values)).canonical()  # fmt: skip
+    bins = FeatureBins(name=name, kind="numerical", splits=(), groups=(), woe=tuple(woe),
+                       count=tuple(count), bad_rate=tuple(rate), iv=iv)  # fmt: skip
+    return with_line(bins, values).canonical()
 
 
 def coded_feature(
@@ -356,7 +381,7 @@ def coded_feature(
         return unbinned(values, y, name)
     bins = binning() if binning is not None else bin_feature(values, y, name, kind, trend, config)
     if kind == "numerical" and coding == INDICATOR_LINE:
-        bins = replace(bins, line=fit_line(values))
+        bins = with_line(bins, values)
     return bins
 
 
@@ -606,11 +631,13 @@ class Scorecard:
                 low, high, _, scale = f.line
                 per_z = self.line_points_per_z(i)
                 at_low, at_high = (per_z * float(f.line_of([v])[0]) for v in (low, high))
+                between = (f"straight in ln(1 + x) between ({per_z / scale:+.4g} per unit of ln(1 + x))"
+                           if f.line_transform == "log1p" else f"straight between ({per_z / scale:+.4g} per unit)")  # fmt: skip
                 rows.append(
                     {
                         "feature": f.name,
                         "bin": f"line: {at_low:+.1f} at or below {_num(low)}, {at_high:+.1f} at or above "
-                        f"{_num(high)}, straight between ({per_z / scale:+.4g} per unit); Missing 0",
+                        f"{_num(high)}, {between}; Missing 0",
                         "count": None,
                         "bad_rate": None,
                         "woe": None,
@@ -646,6 +673,7 @@ class Scorecard:
                 iv=float(f["iv"]),
                 trend=f.get("trend", ""),
                 line=tuple(float(v) for v in f.get("line", ())),
+                line_transform=f.get("line_transform", ""),
             )
             for f in data["features"]
         )

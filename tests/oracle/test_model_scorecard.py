@@ -3,6 +3,8 @@ grades, calibration tables, PSI."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
+from oracle.model import scorecard as scorecard_module
 from oracle.model.data import load_lending_club
 from oracle.model.evaluate import discrimination, ks_statistic
 from oracle.model.scorecard import (
@@ -23,6 +26,7 @@ from oracle.model.scorecard import (
     ScorecardConfig,
     _extract_bins,
     brier,
+    fit_line,
     fit_scorecard,
     grade_of,
     grades_of,
@@ -202,6 +206,7 @@ def test_a_line_card_scores_straight_within_its_clip_bounds_and_round_trips():
     assert card.coding == LINE and count.n_bins == 1 and count.splits == ()
     low, high, center, scale = count.line
     assert high < 500 and low >= 0  # clipped at the 1st/99th percentiles, not at the outliers
+    assert count.line_transform == ""  # a Poisson count, once clipped, is not highly skewed
     per_z = card.line_points_per_z(0)
     assert per_z < 0  # more accounts, fewer points
     grid = pd.DataFrame({"count": [low, low + 1, low + 2, high, high + 100], "noise": 0.0})
@@ -244,3 +249,53 @@ def test_bins_and_lines_together_keep_both_shapes():
     ends = both.feature_points(pd.DataFrame({"u": [-1.9, 0.0, 1.9, 0.0], "s": [5.0, 5.0, 5.0, 9.5]}))
     assert ends[1, 0] > max(ends[0, 0], ends[2, 0])  # the U: the middle of u scores best
     assert ends[3, 1] < ends[1, 1]  # the slope: more s, fewer points
+
+
+def _log_sloped_book(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Risk rises with the logarithm of a right-skewed amount (each doubling adds the same) and
+    straight with a score-like number."""
+    rng = np.random.default_rng(seed)
+    amount = np.floor(rng.lognormal(mean=6.0, sigma=1.5, size=n))
+    other = rng.uniform(0.0, 10.0, n)
+    logit = -7.0 + 0.55 * np.log1p(amount) + 0.15 * other
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return pd.DataFrame({"amount": amount, "other": other}), y
+
+
+def test_a_skewed_amount_gets_a_line_in_its_logarithm_that_scores_better_and_round_trips(monkeypatch):
+    X, y = _log_sloped_book(8000, seed=6)
+    X_new, y_new = _log_sloped_book(8000, seed=7)
+    card, _ = fit_scorecard(X, y, (), ["amount", "other"], {}, 1.0, ScorecardConfig(), LINE)
+    card = card.calibrated(0.0, 1.0).scaled(Scaling())
+    amount = card.features[0]
+    assert amount.line_transform == "log1p"
+    low, high, _, scale = amount.line
+    # straight in ln(1 + x): equal points for each step of ln(1 + x), clipped at both ends
+    grid = np.array([low, 100.0, 1000.0, high, high * 10])
+    points = card.feature_points(pd.DataFrame({"amount": grid, "other": 5.0}))[:, 0]
+    per_log = card.line_points_per_z(0) / scale
+    np.testing.assert_allclose(np.diff(points[:4]), per_log * np.diff(np.log1p(grid[:4])), rtol=1e-9)
+    assert points[3] == points[4] and per_log < 0
+    assert "ln(1 + x)" in [r for r in card.points_table() if r["feature"] == "amount"][-1]["bin"]
+    again = Scorecard.from_dict(card.to_dict(), card.scaling)
+    assert again == card and again.features[0].line_transform == "log1p"
+    np.testing.assert_array_equal(again.score(X_new), card.score(X_new))
+    # the same book with the rule switched off: a line in x, set by the long tail, ranks worse
+    monkeypatch.setattr(scorecard_module, "LOG_LINE_SKEWNESS", math.inf)
+    straight, _ = fit_scorecard(X, y, (), ["amount", "other"], {}, 1.0, ScorecardConfig(), LINE)
+    assert straight.features[0].line_transform == ""
+    log_auc, straight_auc = (roc_auc_score(y_new, c.raw_logit(X_new)) for c in (card, straight))
+    assert log_auc > straight_auc + 0.02
+
+
+@pytest.mark.parametrize(
+    ("values", "why"),
+    [
+        (np.random.default_rng(1).normal(0.0, 1.0, 2000), "negative values"),
+        (np.random.default_rng(2).uniform(0.0, 100.0, 2000), "not skewed"),
+        (np.where(np.random.default_rng(3).random(2000) < 0.05, 1.0, 0.0), "two values"),
+    ],
+)
+def test_a_line_stays_in_x_unless_the_values_are_non_negative_many_and_highly_skewed(values, why):
+    line, transform = fit_line(pd.Series(values))
+    assert line and transform == "", why
