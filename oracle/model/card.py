@@ -114,7 +114,9 @@ def _method(artifact: dict[str, Any]) -> str:
     fit = "L2 logistic regression " + "; or ".join(regression[c] for c in codings)
     chosen = (
         "the coding and C chosen on the same folds by the one-standard-error rule on out-of-fold "
-        "deviance (the simplest within one standard error of the best)"
+        "deviance (the simplest within one standard error of the best), a coding richer than the "
+        f"simplest a candidate only where it beat it in {config['min_coding_wins']} of "
+        f"{config['folds']} folds"
         if len(codings) > 1
         else "C chosen by out-of-fold deviance on the same folds"
     )
@@ -267,16 +269,26 @@ def _grades(report: dict[str, Any]) -> list[str]:
     ]
 
 
+def _wins(choices: dict[str, Any]) -> str:
+    """'indicator 3, indicator+line 2 folds won': the richer codings' wins over the simplest."""
+    richer = choices["coding_wins"][1:]
+    return ", ".join(f"{w['coding']} {w['folds_won']}" for w in richer) + " folds won"
+
+
 def _choices(report: dict[str, Any]) -> list[str]:
     ch = report["choices"]
     shaped = [r for r in ch["trends"] if r["trend"] != "monotonic"]
     return [
         f"Made on {ch['folds']} stratified folds of the training part. Coding and regularisation: "
         "out-of-fold deviance per row, and how many standard errors (of the rows' paired "
-        "differences) it lies above the lowest; the simplest candidate (line, then indicator, then "
+        "differences) it lies above the lowest candidate's; a coding richer than line is a "
+        f"candidate only if, each at its best C, it beat line in {ch['min_coding_wins']} of "
+        f"{ch['folds']} folds ({_wins(ch)}); the simplest candidate (line, then indicator, then "
         "indicator+line; then the smaller C) within one standard error is chosen. AUC for reference:",
         "",
-        _table(ch["C_grid"], ["coding", "C", "cv_log_loss", "se_above_best", "cv_auc", "chosen"]),
+        _table(
+            ch["C_grid"], ["coding", "C", "cv_log_loss", "candidate", "se_above_best", "cv_auc", "chosen"]
+        ),
         "Trends (univariate out-of-fold AUC of each binning, for reference; the wins count the folds "
         "in which the peak/valley binning raised the regression's out-of-fold AUC over monotonic, "
         f"and a peak/valley is kept if it wins in {ch['min_trend_wins']} of {ch['folds']} folds):",

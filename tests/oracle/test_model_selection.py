@@ -8,7 +8,7 @@ import pytest
 
 from oracle.model.evaluate import folds_of
 from oracle.model.scorecard import CODINGS, INDICATOR, INDICATOR_LINE, LINE, ScorecardConfig
-from oracle.model.selection import decide, one_standard_error
+from oracle.model.selection import choose_coding, decide, one_standard_error
 
 
 def _rows(mean: float, rng: np.random.Generator, base: np.ndarray, spread: float) -> np.ndarray:
@@ -53,6 +53,43 @@ def test_a_constant_gap_is_never_within_noise():
     assert chosen == "rich" and excess["simple"] > 1e6
 
 
+def _fold_deviances(rows: int = 1_000, folds: int = 5) -> tuple[list, np.ndarray]:
+    rng = np.random.default_rng(3)
+    index = np.arange(rows * folds)
+    return [(np.setdiff1d(index, part), part) for part in np.split(index, folds)], rng.exponential(
+        0.2, rows * folds
+    )
+
+
+def test_a_richer_coding_that_loses_one_fold_is_not_a_candidate():
+    """Pooled over the rows, the bins beat the line by many standard errors, all of it from four
+    folds: with every fold required, the line is chosen; with four, the bins."""
+    folds, line = _fold_deviances()
+    bins = line - 0.01
+    bins[folds[2][1]] += 0.02  # worse than the line on the third fold's rows
+    deviance = {("line", 0.1): line, ("indicator", 0.1): bins}
+    order = list(deviance)
+    assert one_standard_error(deviance, order)[0] == ("indicator", 0.1)
+    chosen, excess, wins = choose_coding(deviance, order, folds, min_wins=5)
+    assert chosen == ("line", 0.1) and wins == {"line": 5, "indicator": 4}
+    assert excess == {("line", 0.1): 0.0, ("indicator", 0.1): np.inf}
+    assert choose_coding(deviance, order, folds, min_wins=4)[0] == ("indicator", 0.1)
+
+
+def test_a_coding_competes_with_its_best_penalty_and_the_rule_then_picks_among_the_candidates():
+    folds, line = _fold_deviances()
+    deviance = {
+        ("line", 0.1): line + 0.001,  # the line's best C within noise of ...
+        ("line", 1.0): line,
+        ("indicator", 0.1): line - 0.002,  # ... bins that beat it on every fold: both are candidates
+        ("indicator+line", 0.1): line + 0.0005,  # never better than the line's best
+    }
+    chosen, excess, wins = choose_coding(deviance, list(deviance), folds, min_wins=5)
+    assert wins == {"line": 5, "indicator": 5, "indicator+line": 0}
+    assert excess[("indicator+line", 0.1)] == np.inf and np.isfinite(excess[("line", 0.1)])
+    assert chosen == ("indicator", 0.1)  # the lines are constant gaps above it: never within noise
+
+
 def _book(n: int, seed: int, shape: str) -> tuple[pd.DataFrame, np.ndarray]:
     """Risk a straight line in ``x`` with few bad loans (~4 %), or U-shaped in it (~20 %)."""
     rng = np.random.default_rng(seed)
@@ -95,3 +132,30 @@ def test_noise_does_not_get_a_peak_or_a_valley(seed):
     decisions = decide(X, y, (), folds_of(y, 42, 5), config)
     assert decisions.trends == dict.fromkeys(X.columns, "auto_asc_desc")
     assert {row["trend"] for row in decisions.report["trends"]} == {"monotonic"}
+
+
+def _smooth_book(seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Risk smooth in the log of eight counts, twelve counts of noise, ~1.5 % bad (~90 bad loans):
+    a book like loans_full_schema."""
+    rng = np.random.default_rng(seed)
+    columns, logit = {}, np.full(6_000, -4.6)
+    for j in range(20):
+        columns[f"count{j}"] = rng.negative_binomial(1.5, 0.3, 6_000).astype(float)
+        if j < 8:
+            logit += (0.25 if j % 2 else -0.2) * np.log1p(columns[f"count{j}"])
+    y = (rng.random(6_000) < 1 / (1 + np.exp(-logit))).astype(int)
+    return pd.DataFrame(columns), y
+
+
+# Of 16 such books (seeds 0-15), the one-standard-error rule alone gave 3 bins (seeds 3, 6, 10);
+# with every fold required, 1 (seed 3). Seed 6: indicator by the rows' error, line by the folds.
+def test_bins_that_win_on_the_pooled_rows_but_not_in_every_fold_give_way_to_lines():
+    X, y = _smooth_book(6)
+    folds = folds_of(y, 42, 5)
+    pooled = decide(X, y, (), folds, ScorecardConfig(min_coding_wins=0))
+    assert pooled.coding == INDICATOR
+    decisions = decide(X, y, (), folds, ScorecardConfig())
+    assert decisions.coding == LINE
+    wins = {w["coding"]: w["folds_won"] for w in decisions.report["coding_wins"]}
+    assert wins[LINE] == 5 and wins[INDICATOR] < 5
+    assert [r["candidate"] for r in decisions.report["C_grid"] if r["coding"] == INDICATOR] == [False] * 5
