@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from oracle.model.grading import BAD_RATE_CONFIDENCE
 from oracle.model.scorecard import LOG_LINE_SKEWNESS
 
 LITERATURE = {
@@ -133,7 +134,8 @@ def _method(artifact: dict[str, Any]) -> str:
 # ---------------------------------------------------------------------------------- markdown
 
 
-GRADE_COLUMNS = ["grade", "pd_band", "share", "n", "n_bad", "mean_pd", "bad_rate", "in_band"]
+GRADE_COLUMNS = ["grade", "pd_band", "share", "n", "n_bad", "mean_pd", "bad_rate", "in_band",
+                 "bad_rate_interval", "consistent"]  # fmt: skip
 TREND_COLUMNS = ["feature", "trend", "auc_monotonic", "auc_peak", "auc_valley", "folds_peak_wins",
                  "folds_valley_wins"]  # fmt: skip
 RELIABILITY_COLUMNS = ["bin", "n", "n_bad", "pd_min", "pd_max", "mean_pd", "observed"]
@@ -260,7 +262,10 @@ def _grades(report: dict[str, Any]) -> list[str]:
         f"Scaling fitted to the out-of-fold PDs: {s['anchor_score']:g} points at odds "
         f"{s['anchor_odds']:g}:1, PDO {s['pdo']:g}.",
         "",
-        "Grade mix out of fold (training part; each row scored by a model that never saw it):",
+        "Grade mix out of fold (training part; each row scored by a model that never saw it). "
+        "`in_band`: the observed bad rate lies inside the grade's PD band; `bad_rate_interval`: "
+        f"its Jeffreys {BAD_RATE_CONFIDENCE:.0%} interval (the PD back-test supervisors use); "
+        "`consistent`: that interval reaches the band, so the grade's loans do not contradict it:",
         "",
         _table(report["grades_oof"], GRADE_COLUMNS),
         "Grade mix on the holdout:",

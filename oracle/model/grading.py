@@ -25,6 +25,7 @@ import math
 from typing import Any
 
 import numpy as np
+from scipy.stats import beta
 
 from oracle.model.scorecard import GRADE_LETTERS, GRADE_THRESHOLDS, Scaling, grades_of, sig
 
@@ -87,27 +88,49 @@ def pd_bands(scaling: Scaling, thresholds: tuple[int, ...] = GRADE_THRESHOLDS) -
     return rows
 
 
+#: Confidence of the interval around a grade's observed bad rate (:func:`jeffreys_interval`).
+BAD_RATE_CONFIDENCE = 0.95
+
+
+def jeffreys_interval(bad: int, n: int, confidence: float = BAD_RATE_CONFIDENCE) -> tuple[float, float]:
+    """Equal-tailed Jeffreys interval of a bad rate of ``bad`` in ``n``: the quantiles of
+    Beta(bad + 1/2, n - bad + 1/2), with 0 as the lower end when nothing was bad and 1 as the
+    upper when everything was. The interval of the Jeffreys test supervisors use to back-test a
+    rating grade's PD (ECB, *Instructions for reporting the validation results of internal
+    models*, 2019): with a few hundred loans in a grade, its observed rate is known only to a
+    few percentage points, and a point estimate just outside the band says nothing by itself."""
+    tail = (1 - confidence) / 2
+    low = 0.0 if bad == 0 else float(beta.ppf(tail, bad + 0.5, n - bad + 0.5))
+    high = 1.0 if bad == n else float(beta.ppf(1 - tail, bad + 0.5, n - bad + 0.5))
+    return low, high
+
+
 def grade_table(
     y: np.ndarray, scores: np.ndarray, pd_: np.ndarray, bands: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Per grade: its PD band, share and count, mean predicted PD and the observed bad rate,
-    and whether the observed rate lies inside the band."""
+    """Per grade: its PD band, share and count, mean predicted PD and the observed bad rate;
+    whether the observed rate lies inside the band, and whether its Jeffreys interval
+    (:func:`jeffreys_interval`) reaches the band — the observed rate is consistent with it."""
     grades = grades_of(scores)
     y = np.asarray(y)
     rows = []
     for band in bands:
         mask = grades == band["number"]
         observed = float(y[mask].mean()) if mask.any() else None
+        n, bad = int(mask.sum()), int(y[mask].sum())
+        low, high = jeffreys_interval(bad, n) if n else (None, None)
         rows.append(
             {
                 "grade": band["grade"],
                 "pd_band": f"{band['pd_min']:.2%}–{band['pd_max']:.2%}",
                 "share": round(float(mask.mean()), 4),
-                "n": int(mask.sum()),
-                "n_bad": int(y[mask].sum()),
+                "n": n,
+                "n_bad": bad,
                 "mean_pd": round(float(np.mean(pd_[mask])), 4) if mask.any() else None,
                 "bad_rate": round(observed, 4) if observed is not None else None,
                 "in_band": (band["pd_min"] <= observed <= band["pd_max"]) if observed is not None else None,
+                "bad_rate_interval": f"{low:.2%}–{high:.2%}" if n else None,
+                "consistent": (low <= band["pd_max"] and high >= band["pd_min"]) if n else None,
             }
         )
     return rows

@@ -71,6 +71,44 @@ def test_fitted_scaling_puts_the_grade_bands_on_the_training_pds():
         assert inside.min() >= band["pd_min"] - 1e-3 and inside.max() <= band["pd_max"] + 1e-3
 
 
+def test_the_jeffreys_interval_matches_its_beta_quantiles_and_its_edge_conventions():
+    from oracle.model.grading import jeffreys_interval
+
+    low, high = jeffreys_interval(25, 184)
+    # the Beta(25.5, 159.5) distribution, integrated numerically: 2.5 % below, 2.5 % above
+    a, b = 25.5, 159.5
+    grid = np.linspace(1e-9, 1 - 1e-9, 400_001)
+    log_density = (
+        (a - 1) * np.log(grid)
+        + (b - 1) * np.log1p(-grid)
+        - (math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b))
+    )
+    cdf = np.cumsum(np.exp(log_density)) * (grid[1] - grid[0])
+    assert np.interp([low, high], grid, cdf) == pytest.approx([0.025, 0.975], abs=1e-4)
+    assert jeffreys_interval(0, 50)[0] == 0.0 and 0 < jeffreys_interval(0, 50)[1] < 0.05
+    assert jeffreys_interval(50, 50)[1] == 1.0
+    assert jeffreys_interval(250, 10_000, confidence=0.99)[1] > jeffreys_interval(250, 10_000)[1]
+
+
+def test_a_grade_table_judges_a_bad_rate_against_its_band_with_its_sampling_error():
+    from oracle.model.grading import grade_table
+
+    bands = [
+        {"grade": "A", "number": 1, "pd_min": 0.0, "pd_max": 0.10},
+        {"grade": "B", "number": 2, "pd_min": 0.10, "pd_max": 0.20},
+    ]
+    # grade A (score 800): 200 loans, 24 bad: 12 % is above its band, but 200 loans cannot tell
+    # 12 % from 10 %; grade B (score 700): 4,000 loans, 1,000 bad: 25 % is far above its band
+    scores = np.array([800] * 200 + [700] * 4_000)
+    y = np.array([1] * 24 + [0] * 176 + [1] * 1_000 + [0] * 3_000)
+    rows = {r["grade"]: r for r in grade_table(y, scores, np.full(len(y), 0.1), bands)}
+    assert rows["A"]["bad_rate"] == 0.12 and rows["A"]["in_band"] is False and rows["A"]["consistent"] is True
+    assert (
+        rows["B"]["bad_rate"] == 0.25 and rows["B"]["in_band"] is False and rows["B"]["consistent"] is False
+    )
+    assert rows["B"]["bad_rate_interval"] == "23.68%–26.36%"
+
+
 def test_sig_rounds_to_six_significant_digits():
     from oracle.model.scorecard import sig
 
