@@ -45,7 +45,6 @@ calibration and the score scaling on them.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -128,12 +127,12 @@ def choose_coding(
 ) -> tuple[tuple[str, float], dict[tuple[str, float], float], dict[str, int]]:  # fmt: skip
     """The (coding, ``C``) to fit: the one-standard-error rule among the candidates whose coding
     is the simplest or beat it in at least ``min_wins`` folds (:func:`coding_wins`); with each
-    candidate's excess over the best of those in standard errors (infinite for a coding left
-    out) and the wins."""
+    candidate's excess over the best of them in standard errors (only the candidates have one)
+    and the wins."""
     wins = coding_wins(deviance, order, folds)
     eligible = [key for key in order if wins[key[0]] >= min_wins]
     chosen, excess = one_standard_error(deviance, eligible)
-    return chosen, {key: excess.get(key, math.inf) for key in order}, wins
+    return chosen, excess, wins
 
 
 def _auc(y: np.ndarray, risk: np.ndarray) -> float:
@@ -273,9 +272,9 @@ def decide(
                 "coding": key[0],
                 "C": key[1],
                 "cv_log_loss": round(float(np.mean(deviance[key])), 5),
-                "candidate": math.isfinite(excess[key]),
-                # JSON has no infinity: a coding left out has no distance from the best
-                "se_above_best": round(min(excess[key], 999.0), 2) if math.isfinite(excess[key]) else None,
+                "candidate": key in excess,
+                # JSON has no infinity (a constant gap); a coding left out has no distance at all
+                "se_above_best": round(min(excess[key], 999.0), 2) if key in excess else None,
                 "cv_auc": round(results[key][0], 4),
                 "chosen": key == (coding, C),
             }

@@ -72,7 +72,7 @@ def test_a_richer_coding_that_loses_one_fold_is_not_a_candidate():
     assert one_standard_error(deviance, order)[0] == ("indicator", 0.1)
     chosen, excess, wins = choose_coding(deviance, order, folds, min_wins=5)
     assert chosen == ("line", 0.1) and wins == {"line": 5, "indicator": 4}
-    assert excess == {("line", 0.1): 0.0, ("indicator", 0.1): np.inf}
+    assert excess == {("line", 0.1): 0.0}  # the bins are no candidate: they have no distance
     assert choose_coding(deviance, order, folds, min_wins=4)[0] == ("indicator", 0.1)
 
 
@@ -86,7 +86,7 @@ def test_a_coding_competes_with_its_best_penalty_and_the_rule_then_picks_among_t
     }
     chosen, excess, wins = choose_coding(deviance, list(deviance), folds, min_wins=5)
     assert wins == {"line": 5, "indicator": 5, "indicator+line": 0}
-    assert excess[("indicator+line", 0.1)] == np.inf and np.isfinite(excess[("line", 0.1)])
+    assert ("indicator+line", 0.1) not in excess and np.isfinite(excess[("line", 0.1)])
     assert chosen == ("indicator", 0.1)  # the lines are constant gaps above it: never within noise
 
 
@@ -159,3 +159,8 @@ def test_bins_that_win_on_the_pooled_rows_but_not_in_every_fold_give_way_to_line
     wins = {w["coding"]: w["folds_won"] for w in decisions.report["coding_wins"]}
     assert wins[LINE] == 5 and wins[INDICATOR] < 5
     assert [r["candidate"] for r in decisions.report["C_grid"] if r["coding"] == INDICATOR] == [False] * 5
+    assert all(
+        r["candidate"] and r["se_above_best"] is not None
+        for r in decisions.report["C_grid"]
+        if r["coding"] == LINE
+    )
