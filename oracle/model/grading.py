@@ -116,8 +116,8 @@ def grade_table(
     rows = []
     for band in bands:
         mask = grades == band["number"]
-        observed = float(y[mask].mean()) if mask.any() else None
         n, bad = int(mask.sum()), int(y[mask].sum())
+        observed = bad / n if n else None
         low, high = jeffreys_interval(bad, n) if n else (None, None)
         rows.append(
             {
@@ -126,7 +126,7 @@ def grade_table(
                 "share": round(float(mask.mean()), 4),
                 "n": n,
                 "n_bad": bad,
-                "mean_pd": round(float(np.mean(pd_[mask])), 4) if mask.any() else None,
+                "mean_pd": round(float(np.mean(pd_[mask])), 4) if n else None,
                 "bad_rate": round(observed, 4) if observed is not None else None,
                 "in_band": (band["pd_min"] <= observed <= band["pd_max"]) if observed is not None else None,
                 "bad_rate_interval": f"{low:.2%}–{high:.2%}" if n else None,
